@@ -1,0 +1,25 @@
+"""The normalized event every stage after validation works with.
+
+Validation (pipeline/validation.py) turns bytes into this; the contact state machine,
+the live view and the ClickHouse row mapping consume it. Plain slotted dataclass: cheap to
+build and to hash on the hot path, no I/O, no pydantic.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(slots=True, frozen=True)
+class Event:
+    id: str            # publisher-unique; the dedup key
+    type: str          # e.g. "contact.created", "agent.state_changed"
+    time: float        # event time, seconds since the Unix epoch (UTC)
+    subject: str       # contact id, or agent id for agent events
+    source: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+    specversion: str = "1.0"
+
+    @property
+    def is_agent_event(self) -> bool:
+        return self.type.startswith("agent.")
