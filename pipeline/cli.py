@@ -1,0 +1,28 @@
+"""`tablero` command line. Each command group lives in pipeline/commands/<name>.py and
+exposes `register(app)`; this module only assembles them."""
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+import typer
+
+import pipeline.commands
+
+app = typer.Typer(
+    name="tablero",
+    help="Tablero: live supervision and history for email, voice and chat contact centres.\n\n"
+    "Example: tablero up   (local Kafka + worker + API + embedded ClickHouse)",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
+
+for mod in sorted(pkgutil.iter_modules(pipeline.commands.__path__), key=lambda m: m.name):
+    module = importlib.import_module(f"pipeline.commands.{mod.name}")
+    if hasattr(module, "register"):
+        module.register(app)
+
+
+if __name__ == "__main__":
+    app()
