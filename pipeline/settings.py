@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     api_host: str = Field("127.0.0.1")
     api_port: int = Field(8000, ge=1, le=65535)
     admin_token: str = Field("", description="Bootstrap admin token (plain); empty: none.")
+    tokens_file: Path | None = Field(None, description="Hashed API tokens (JSON). Empty: <data_dir>/tokens.json.")
+    ingest_rate_per_s: float = Field(2000, gt=0, description="HTTP ingest requests/s allowed per token.")
     batch_max: int = Field(20000, ge=1, description="Max events per processing batch.")
     batch_within_s: float = Field(0.2, gt=0, le=10, description="Max seconds to fill a batch.")
     dedup_retention_days: float = Field(7, gt=0)
@@ -80,6 +82,10 @@ class Settings(BaseSettings):
     @property
     def is_embedded_clickhouse(self) -> bool:
         return self.clickhouse_dsn.startswith("chdb://")
+
+    @property
+    def tokens_path(self) -> Path:
+        return self.tokens_file or self.data_dir / "tokens.json"
 
     @property
     def tz(self) -> ZoneInfo:

@@ -1,0 +1,50 @@
+# Tablero: `make demo` and `make test` are the whole quick start.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install demo test test-fast bench bench-quick browser schemas clean help
+
+help:
+	@echo "make demo   - local Kafka + worker + API + embedded ClickHouse with simulated traffic"
+	@echo "make test   - install and run the whole suite (starts its own Kafka, uses chDB and Chromium)"
+	@echo "make bench  - the benchmark (bench/results.md); make bench-quick for a 2-minute run"
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (found %s)" % sys.version.split()[0])'
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -U pip
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[test,bench]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Headless Chromium for the page tests, from Debian's package (never a downloaded browser).
+browser:
+	@test -x /usr/bin/chromium || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get install -y -q chromium >/dev/null || (apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null); \
+	  elif command -v sudo >/dev/null; then sudo apt-get install -y -q chromium; \
+	  else echo "Chromium is missing: install Debian's package 'chromium' (apt-get install chromium)"; exit 1; fi; }
+
+demo: install
+	$(BIN)/tablero demo
+
+test: install browser
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+test-fast: install
+	$(BIN)/python -m pytest -q -m "not slow"
+
+bench: install
+	$(BIN)/python -m bench.run
+
+bench-quick: install
+	$(BIN)/python -m bench.run --quick
+
+schemas: install
+	$(BIN)/python -m pipeline.schemas.export
+
+clean:
+	-$(BIN)/tablero kafka stop
+	rm -rf data .pytest_cache
