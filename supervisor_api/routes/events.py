@@ -58,14 +58,14 @@ async def post_events(request: Request, principal: Principal = Depends(require("
         if len(body) > settings.max_body_bytes:
             raise HTTPException(413, f"body over {settings.max_body_bytes} bytes (TABLERO_MAX_BODY_BYTES); "
                                      "split it into several requests")
-    items = split_body(bytes(body), request.headers.get("content-type", ""), max_bytes=settings.max_event_bytes)
+    items = split_body(bytes(body), request.headers.get("content-type", ""), max_event_bytes=settings.max_event_bytes)
     if len(items) > settings.max_events_per_request:
         raise HTTPException(413, f"{len(items)} events in one request; at most "
                                  f"{settings.max_events_per_request} (TABLERO_MAX_EVENTS_PER_REQUEST)")
     results: list[EventResult] = []
     to_send: list[tuple[bytes, bytes]] = []
     for index, item in enumerate(items):
-        outcome = item if isinstance(item, Rejection) else validate_obj(item, max_bytes=settings.max_event_bytes)
+        outcome = item if isinstance(item, Rejection) else validate_obj(item)
         if isinstance(outcome, Rejection):
             results.append(EventResult(index=index, id=_maybe_id(item), status="rejected",
                                        code=outcome.code, reason=outcome.reason, field=outcome.field))

@@ -1,0 +1,18 @@
+"""Time-driven upkeep: parked events that waited too long go to the dead letters, contacts
+past the dedup retention leave memory."""
+from __future__ import annotations
+
+from pipeline.app import app
+from pipeline.worker_runtime import runtime
+
+
+@app.timer(interval=5.0, name="tablero.housekeeping")
+async def housekeeping() -> None:
+    if app.rebalancing or getattr(app, "in_recovery", False):
+        return
+    await runtime().housekeeping()
+
+
+@app.on_partitions_revoked.connect
+async def on_revoked(app_, revoked, **kwargs) -> None:
+    runtime().drop_partitions({tp.partition for tp in revoked if tp.topic == "tablero.events"})

@@ -1,0 +1,156 @@
+"""`tablero up | worker | api | migrate | status`: the processes and their health."""
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from pipeline.settings import SettingsError, get_settings
+
+err = Console(stderr=True)
+
+
+def _settings():
+    try:
+        return get_settings()
+    except SettingsError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2)
+
+
+def _prepare(start_kafka: bool, migrate: bool = True) -> None:
+    """Local broker (if none configured), topics and migrations, before Faust starts."""
+    from pipeline.kafka_admin import ensure_topics, reachable
+    from pipeline.kafka_local import KafkaSetupError, LocalKafka
+
+    s = _settings()
+    if s.uses_local_kafka and start_kafka:
+        try:
+            LocalKafka(s.data_dir, s.kafka_port).start(progress=err.print)
+        except KafkaSetupError as exc:
+            err.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(1)
+    ok, why = reachable(s.kafka_bootstrap)
+    if not ok:
+        err.print(f"[red]error:[/red] Kafka at {s.kafka_bootstrap} unreachable ({why}); "
+                  "run `tablero kafka start` or set TABLERO_KAFKA")
+        raise typer.Exit(1)
+    ensure_topics(s.kafka_bootstrap, s.topic_partitions)
+    if migrate:
+        from pipeline.warehouse import get_warehouse
+        applied = get_warehouse(s.clickhouse_dsn).migrate_sync()
+        if applied:
+            err.print(f"ClickHouse migrations applied: {', '.join(map(str, applied))}")
+
+
+def _run_worker(with_api: bool) -> None:
+    import faust
+
+    from pipeline.app import app, load_modules
+
+    s = _settings()
+    load_modules()
+    if with_api:
+        import uvicorn
+
+        from supervisor_api.main import create_app
+
+        @app.task
+        async def serve_api() -> None:
+            config = uvicorn.Config(create_app(s, migrate=False), host=s.api_host, port=s.api_port,
+                                    log_level="warning", lifespan="on")
+            server = uvicorn.Server(config)
+            server.install_signal_handlers = lambda: None  # Faust owns the signals
+            await server.serve()
+
+        err.print(f"API and wallboard on http://{s.api_host}:{s.api_port}/  (reports: /reports, docs: /docs)")
+    sys.argv = [sys.argv[0], "worker", "-l", "warn"]
+    faust.Worker(app, loglevel="warn", quiet=True).execute_from_commandline()
+
+
+def up(no_kafka: bool = typer.Option(False, "--no-kafka", help="Do not start the local broker.")) -> None:
+    """Worker + API + embedded ClickHouse in one process (required with chDB).
+
+    Example: tablero up   then open http://127.0.0.1:8000/?token=...
+    """
+    _prepare(start_kafka=not no_kafka)
+    _run_worker(with_api=True)
+
+
+def worker() -> None:
+    """The stream worker alone; start several to share the partitions (needs a ClickHouse server
+    when more than one process: chDB allows one process per directory).
+
+    Example: TABLERO_CLICKHOUSE=http://default:@localhost:8123/default tablero worker
+    """
+    _prepare(start_kafka=False)
+    _run_worker(with_api=False)
+
+
+def api() -> None:
+    """The supervisor API alone (live state from tablero.live, reports from ClickHouse).
+
+    Example: TABLERO_CLICKHOUSE=http://default:@localhost:8123/default tablero api
+    """
+    import uvicorn
+
+    from supervisor_api.main import create_app
+
+    s = _settings()
+    uvicorn.run(create_app(s), host=s.api_host, port=s.api_port, log_level="warning")
+
+
+def migrate() -> None:
+    """Apply ClickHouse migrations (idempotent; also done at start).
+
+    Example: tablero migrate
+    """
+    from pipeline.warehouse import get_warehouse
+
+    s = _settings()
+    applied = get_warehouse(s.clickhouse_dsn).migrate_sync()
+    err.print(f"applied: {', '.join(map(str, applied))}" if applied else "up to date")
+
+
+def status(api_url: str = typer.Option(None, "--api", help="Ask a running API (e.g. http://127.0.0.1:8000) "
+                                        "instead of opening ClickHouse here (needed with chDB while `up` runs).")) -> None:
+    """Kafka reachable, consumer lag per partition, ClickHouse reachable, rows per table, version.
+
+    Example: tablero status --api http://127.0.0.1:8000
+    """
+    import asyncio
+
+    import httpx
+
+    s = _settings()
+    if api_url:
+        data = httpx.get(api_url.rstrip("/") + "/api/v1/status", timeout=10).json()
+    else:
+        from pipeline.warehouse import get_warehouse
+        from supervisor_api.routes.status import collect_status
+
+        data = asyncio.run(collect_status(s, get_warehouse(s.clickhouse_dsn)))
+    console = Console()
+    k, c = data["kafka"], data["clickhouse"]
+    console.print(f"tablero {data['version']}")
+    console.print(f"Kafka {k['bootstrap']}: " + ("[green]up[/green]" if k["up"] else f"[red]down[/red] {k['error']}")
+                  + f", total lag {k['total_lag']}")
+    if k["lag"]:
+        t = Table("partition", "end", "committed", "lag")
+        for r in k["lag"]:
+            t.add_row(str(r["partition"]), str(r["end_offset"]), str(r["committed"]), str(r["lag"]))
+        console.print(t)
+    console.print(f"ClickHouse {c['dsn']}: " + ("[green]up[/green]" if c["up"] else f"[red]down[/red] {c['error']}"))
+    for table, n in (c.get("rows") or {}).items():
+        console.print(f"  {table}: {n:,} rows")
+    raise typer.Exit(0 if k["up"] and c["up"] else 1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("up")(up)
+    app.command("worker")(worker)
+    app.command("api")(api)
+    app.command("migrate")(migrate)
+    app.command("status")(status)
