@@ -4,13 +4,12 @@ orjson bytes written by pipeline/state_codec.py. The worker keeps decoded object
 (pipeline/worker_state.py) and writes here only what a batch changed."""
 from __future__ import annotations
 
+import faust
+
 from pipeline.app import app, settings
 
 state_table = app.Table(
     "state",
     partitions=settings.topic_partitions,
-    key_type=bytes,
-    value_type=bytes,
-    key_serializer="raw",
-    value_serializer="raw",
+    schema=faust.Schema(key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"),
 )

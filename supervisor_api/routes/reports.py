@@ -1,0 +1,77 @@
+"""GET /api/v1/reports/{queues|conversations|agents}: JSON, or CSV with format=csv."""
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import ORJSONResponse, PlainTextResponse
+
+from pipeline import reports
+from supervisor_api.deps import Principal, require
+
+router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
+
+_ERRORS = {
+    400: {"description": "A parameter is wrong; `detail` names it and says why."},
+    401: {"description": "Missing or invalid token."},
+    403: {"description": "The token may not read reports, or not this queue."},
+    503: {"description": "ClickHouse unavailable."},
+}
+
+
+def _csv_rows(name: str, result: dict) -> list[dict]:
+    if name == "conversations":
+        return [{**result.get("summary", {})}]
+    return result.get("rows", [])
+
+
+async def _run(request: Request, name: str, principal: Principal, raw: dict, fmt: str):
+    if principal.queues is not None:
+        wanted = raw.get("queue")
+        if wanted:
+            if not principal.can_see(wanted):
+                raise HTTPException(403, "not allowed for this queue")
+        else:
+            raw["allowed_queues"] = sorted(principal.queues)
+    try:
+        params = reports.parse_params(raw)
+    except reports.ReportError as exc:
+        raise HTTPException(400, exc.as_dict())
+    qs = request.app.state.queue_settings
+    try:
+        result = await request.app.state.warehouse.call(reports.REPORTS[name], params, **reports.policy_kwargs(name, qs))
+    except reports.ReportError as exc:
+        raise HTTPException(400, exc.as_dict())
+    except Exception as exc:
+        request.app.state.warehouse.reset()
+        raise HTTPException(503, f"ClickHouse unavailable: {type(exc).__name__}: {str(exc)[:200]}",
+                            headers={"Retry-After": "5"})
+    if fmt == "csv":
+        return PlainTextResponse(reports.to_csv(_csv_rows(name, result)), media_type="text/csv",
+                                 headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+    return ORJSONResponse(result)
+
+
+def _endpoint(name: str, summary: str):
+    async def endpoint(
+        request: Request,
+        from_: str = Query(..., alias="from", description="Start: ISO date or datetime (in tz when naive)."),
+        to: str = Query(..., description="End (exclusive for datetimes, inclusive for dates)."),
+        queue: str | None = Query(None), channel: str | None = Query(None),
+        agent: str | None = Query(None), tag: str | None = Query(None),
+        tz: str = Query("UTC", description="IANA time zone; intervals are aligned in it."),
+        by: Literal["15m", "hour", "day", "week"] = Query("day"),
+        format: Literal["json", "csv"] = Query("json"),
+        principal: Principal = Depends(require("can_read_reports")),
+    ):
+        raw = {"from": from_, "to": to, "queue": queue, "channel": channel, "agent": agent, "tag": tag,
+               "tz": tz, "by": by}
+        return await _run(request, name, principal, raw, format)
+
+    router.add_api_route(f"/{name}", endpoint, methods=["GET"], summary=summary, responses=_ERRORS,
+                         name=f"report_{name}")
+
+
+_endpoint("queues", "Interval report per queue: offered, answered, abandoned, service level, ASA, AHT")
+_endpoint("conversations", "Conversations: volumes, response and handle times, buckets, busiest times, CSAT")
+_endpoint("agents", "Staff report per agent")
