@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import faust
 
+from pipeline.kafka_admin import CONSUMER_GROUP
 from pipeline.settings import get_settings
 
 settings = get_settings()
 
 app = faust.App(
-    "tablero",
+    CONSUMER_GROUP,
     broker=f"kafka://{settings.kafka_bootstrap}",
     store="memory://",  # state is rebuilt from the compacted changelog topic on start
     topic_partitions=settings.topic_partitions,

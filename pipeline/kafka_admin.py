@@ -7,10 +7,14 @@ from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
-EVENTS_TOPIC = "tablero.events"
-DLQ_TOPIC = "tablero.events.dlq"
-LIVE_TOPIC = "tablero.live"
-CONSUMER_GROUP = "tablero"
+from pipeline.settings import get_settings
+
+_NS = get_settings().kafka_namespace
+_PREFIX = f"{_NS}." if _NS else ""
+EVENTS_TOPIC = f"{_PREFIX}tablero.events"
+DLQ_TOPIC = f"{_PREFIX}tablero.events.dlq"
+LIVE_TOPIC = f"{_PREFIX}tablero.live"
+CONSUMER_GROUP = f"{_NS}-tablero" if _NS else "tablero"
 
 _WEEK_MS = 7 * 24 * 3600 * 1000
 

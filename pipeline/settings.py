@@ -21,6 +21,9 @@ class Settings(BaseSettings):
     kafka: str = Field(
         "", description="Kafka bootstrap servers (host:port[,host:port]). Empty: the local broker "
         "that `tablero kafka start` runs on 127.0.0.1:<kafka_port>.")
+    kafka_namespace: str = Field("", pattern=r"^[a-z0-9_-]*$", max_length=40,
+                                 description="Prefix of topic names and the consumer group (several "
+                                 "Tablero installations or test runs on one broker).")
     kafka_port: int = Field(19092, ge=1024, le=65535, description="Port of the local broker.")
     clickhouse: str = Field(
         "", description="ClickHouse DSN: chdb:///path (embedded) or http(s)://user:pass@host:8123/db. "

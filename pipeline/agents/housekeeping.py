@@ -3,6 +3,7 @@ past the dedup retention leave memory."""
 from __future__ import annotations
 
 from pipeline.app import app
+from pipeline.kafka_admin import EVENTS_TOPIC
 from pipeline.worker_runtime import runtime
 
 
@@ -15,4 +16,4 @@ async def housekeeping() -> None:
 
 @app.on_partitions_revoked.connect
 async def on_revoked(app_, revoked, **kwargs) -> None:
-    runtime().drop_partitions({tp.partition for tp in revoked if tp.topic == "tablero.events"})
+    runtime().drop_partitions({tp.partition for tp in revoked if tp.topic == EVENTS_TOPIC})
