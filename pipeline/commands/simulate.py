@@ -117,7 +117,9 @@ def register(app: typer.Typer) -> None:
         rate: float = typer.Option(None, "--rate", help="Cap events per second.", show_default=False),
         out: str = typer.Option(None, "--out", help="Write NDJSON to FILE (- = stdout) instead of "
                                 "publishing to Kafka.", show_default=False),
-        topic: str = typer.Option("tablero.events", "--topic", help="Kafka topic to publish to."),
+        topic: str = typer.Option(None, "--topic", help="Kafka topic to publish to (default: the "
+                                  "pipeline's events topic, tablero.events with TABLERO_KAFKA_NAMESPACE).",
+                                  show_default=False),
         tz: str = typer.Option(None, "--tz", help="Site time zone for the intraday curves and shifts "
                                "(default TABLERO_SITE_TZ).", show_default=False),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
@@ -156,13 +158,13 @@ def register(app: typer.Typer) -> None:
         if out is None:
             from kafka.errors import KafkaError
 
+            from pipeline.kafka_admin import EVENTS_TOPIC, ensure_topics
             from pipeline.publisher import make_producer
 
             bootstrap = settings.kafka_bootstrap
+            topic = topic or EVENTS_TOPIC
             try:
-                if topic == "tablero.events":
-                    from pipeline.kafka_admin import ensure_topics
-
+                if topic == EVENTS_TOPIC:
                     ensure_topics(bootstrap, settings.topic_partitions)
                 producer = make_producer(bootstrap)
             except (KafkaError, OSError, ValueError) as exc:

@@ -1,0 +1,1 @@
+"""Tablero benchmark harness: `python -m bench.run [--quick]` (make bench)."""

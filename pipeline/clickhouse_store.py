@@ -1,0 +1,248 @@
+"""The only module that talks to ClickHouse (embedded chDB or a server). Kept thin.
+
+- ``connect(dsn)``: ``chdb:///abs/path[?database=db]`` or ``http(s)://user:pass@host:8123/db``.
+- ``migrate(client, dir)``: applies ``NNNN_name.sql`` files in order, records them in
+  ``schema_migrations``, refuses when an applied file changed.
+- ``insert_rows(client, table, rows, dedup_token)``: column-oriented insert of dict rows.
+- ``query_rows(client, sql, parameters)``: server-side parameterized query -> list of dicts.
+- ``count_rows(client)``: physical row counts per table for the status page.
+
+Every call is synchronous (chDB runs in-process); call from async code through a thread.
+Connection failures raise ``ClickHouseUnavailable`` so callers can retry with backoff;
+SQL errors propagate unchanged (retrying them would not help).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import math
+import os
+import re
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import clickhouse_connect
+from clickhouse_connect.driver.exceptions import OperationalError
+
+TABLES = ("events", "contacts", "agent_states", "api_tokens", "schema_migrations")
+MIGRATION_FILE = re.compile(r"^(\d{4})_([A-Za-z0-9_]+)\.sql$")
+_UTC = dt.timezone.utc
+
+
+class ClickHouseUnavailable(RuntimeError):
+    """ClickHouse cannot be reached (network, server down, timeout). Retry with backoff."""
+
+
+class MigrationError(RuntimeError):
+    """A migration cannot be applied (changed checksum, bad file name, failing statement)."""
+
+
+def _unavailable(dsn_or_client: Any, exc: BaseException) -> ClickHouseUnavailable:
+    return ClickHouseUnavailable(f"ClickHouse unavailable: {exc}")
+
+
+def is_embedded(client: Any) -> bool:
+    return type(client).__name__ == "ChdbClient"
+
+
+# ---------------------------------------------------------------------------------------- connect
+def connect(dsn: str, *, connect_timeout: float = 5, send_receive_timeout: float = 300) -> Any:
+    """Open a client. chDB: creates the data directory and the database when missing."""
+    if dsn.startswith("chdb://"):
+        parts = urlsplit(dsn)
+        path = parts.path
+        if not path or parts.netloc:
+            raise ValueError(f"chDB DSN must be chdb:///absolute/path[?database=name], got {dsn!r}")
+        database = (parse_qs(parts.query).get("database") or [None])[0]
+        os.makedirs(path, exist_ok=True)
+        client = clickhouse_connect.get_client(dsn=f"chdb://{path}")
+        if database and database != "default":
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", database):
+                raise ValueError(f"bad database name {database!r}")
+            client.command(f"CREATE DATABASE IF NOT EXISTS `{database}`")
+            client.database = database
+        return client
+    if not re.match(r"^(https?|clickhouse)://", dsn):
+        raise ValueError(f"unsupported ClickHouse DSN {dsn!r}: use chdb:///path or http(s)://user:pass@host:8123/db")
+    try:
+        return clickhouse_connect.get_client(
+            dsn=dsn, connect_timeout=connect_timeout, send_receive_timeout=send_receive_timeout,
+            autogenerate_session_id=False)
+    except OperationalError as exc:
+        raise _unavailable(dsn, exc) from exc
+
+
+# ------------------------------------------------------------------------------------- statements
+def split_statements(sql: str) -> list[str]:
+    """Split a migration file into statements.
+
+    Rule: full-line ``--`` comments are dropped; a statement ends on a line whose last
+    non-blank character is ``;``. A ``;`` elsewhere (inside a line, a string) does not split.
+    Empty statements are ignored. The trailing ``;`` is removed.
+    """
+    statements: list[str] = []
+    current: list[str] = []
+    for line in sql.splitlines():
+        if line.strip().startswith("--"):
+            continue
+        stripped = line.rstrip()
+        if stripped.endswith(";"):
+            current.append(stripped[:-1])
+            stmt = "\n".join(current).strip()
+            if stmt:
+                statements.append(stmt)
+            current = []
+        else:
+            current.append(line)
+    tail = "\n".join(current).strip()
+    if tail:
+        statements.append(tail)
+    return statements
+
+
+def _command(client: Any, sql: str, **kw: Any) -> Any:
+    try:
+        return client.command(sql, **kw)
+    except OperationalError as exc:
+        raise _unavailable(client, exc) from exc
+
+
+# ---------------------------------------------------------------------------------------- migrate
+def _migration_files(migrations_dir: Path) -> list[tuple[int, str, Path]]:
+    files: dict[int, tuple[int, str, Path]] = {}
+    for path in sorted(Path(migrations_dir).glob("*.sql")):
+        m = MIGRATION_FILE.match(path.name)
+        if not m:
+            raise MigrationError(f"{path.name}: migration files must be named NNNN_name.sql")
+        version = int(m.group(1))
+        if version in files:
+            raise MigrationError(f"{path.name}: version {version} also used by {files[version][2].name}")
+        files[version] = (version, m.group(2), path)
+    return [files[v] for v in sorted(files)]
+
+
+def applied_migrations(client: Any) -> dict[int, tuple[str, str]]:
+    """version -> (name, checksum) of the applied migrations ({} before the first one)."""
+    if not query_rows(client, "EXISTS TABLE schema_migrations")[0].popitem()[1]:
+        return {}
+    rows = query_rows(client, "SELECT version, name, checksum FROM schema_migrations FINAL ORDER BY version")
+    return {int(r["version"]): (r["name"], r["checksum"]) for r in rows}
+
+
+def migrate(client: Any, migrations_dir: str | Path) -> list[str]:
+    """Apply pending migrations in version order; return the file names applied (empty when
+    up to date). Raises MigrationError if an applied file's content changed."""
+    files = _migration_files(Path(migrations_dir))
+    done = applied_migrations(client)
+    for version, name, path in files:
+        if version in done:
+            checksum = hashlib.sha256(path.read_bytes()).hexdigest()
+            if checksum != done[version][1]:
+                raise MigrationError(
+                    f"migration {path.name} was already applied with checksum {done[version][1][:12]}… "
+                    f"but the file now has {checksum[:12]}…; applied migrations must not be edited — "
+                    f"restore the file and add a new NNNN_*.sql migration instead")
+    applied: list[str] = []
+    for version, name, path in files:
+        if version in done:
+            continue
+        raw = path.read_bytes()
+        for stmt in split_statements(raw.decode("utf-8")):
+            try:
+                _command(client, stmt)
+            except ClickHouseUnavailable:
+                raise
+            except Exception as exc:
+                raise MigrationError(f"{path.name}: statement failed: {exc}\n{stmt[:300]}") from exc
+        insert_rows(client, "schema_migrations", [{
+            "version": version, "name": name, "checksum": hashlib.sha256(raw).hexdigest(),
+            "applied_at": dt.datetime.now(_UTC)}])
+        applied.append(path.name)
+    return applied
+
+
+# ----------------------------------------------------------------------------------------- insert
+_column_types: dict[tuple[int, str, str], dict[str, str]] = {}
+
+
+def _types(client: Any, table: str) -> dict[str, str]:
+    key = (id(client), getattr(client, "database", "") or "", table)
+    if key not in _column_types:
+        rows = query_rows(client, f"DESCRIBE TABLE {table}")
+        _column_types[key] = {r["name"]: r["type"] for r in rows}
+    return _column_types[key]
+
+
+def _to_datetime(value: Any) -> Any:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return dt.datetime.fromtimestamp(value, _UTC)
+    return value
+
+
+def insert_settings(client: Any, dedup_token: str | None) -> dict[str, Any]:
+    """Settings for an insert. With a token, a retried insert of the same block is dropped by
+    ClickHouse (tables carry non_replicated_deduplication_window), including blocks pushed into
+    dependent materialized views."""
+    if not dedup_token:
+        return {}
+    settings: dict[str, Any] = {"insert_deduplicate": 1, "insert_deduplication_token": dedup_token}
+    if not is_embedded(client):
+        # A server may have async inserts enabled by profile; they ignore the token there.
+        settings["async_insert"] = 0
+        settings["deduplicate_blocks_in_dependent_materialized_views"] = 1
+    return settings
+
+
+def insert_rows(client: Any, table: str, rows: list[dict], dedup_token: str | None = None) -> int:
+    """Insert dict rows column-oriented; columns are the first row's keys (missing keys in later
+    rows become None). DateTime columns accept float epoch seconds or aware datetimes.
+    Returns the number of rows sent."""
+    if not rows:
+        return 0
+    names = list(rows[0].keys())
+    types = _types(client, table)
+    unknown = [n for n in names if n not in types]
+    if unknown:
+        raise ValueError(f"table {table} has no column(s) {unknown}")
+    columns = []
+    for name in names:
+        col = [r.get(name) for r in rows]
+        if "DateTime" in types[name]:
+            col = [_to_datetime(v) for v in col]
+        columns.append(col)
+    try:
+        client.insert(table, columns, column_names=names, column_oriented=True,
+                      settings=insert_settings(client, dedup_token))
+    except OperationalError as exc:
+        raise _unavailable(client, exc) from exc
+    return len(rows)
+
+
+# ------------------------------------------------------------------------------------------ query
+def _clean(value: Any) -> Any:
+    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+        return None
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    return value
+
+
+def query_rows(client: Any, sql: str, parameters: dict[str, Any] | None = None,
+               settings: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Run a query with server-side parameters ({name:Type}); rows as dicts, NaN -> None."""
+    try:
+        result = client.query(sql, parameters=parameters or None, settings=settings or None)
+    except OperationalError as exc:
+        raise _unavailable(client, exc) from exc
+    names = result.column_names
+    return [{n: _clean(v) for n, v in zip(names, row)} for row in result.result_rows]
+
+
+def count_rows(client: Any) -> dict[str, int]:
+    """Physical rows per table (active parts; replaced duplicates not yet merged away are
+    included). Cheap: reads system.parts metadata only. Missing tables report 0."""
+    rows = query_rows(client, "SELECT table, sum(rows) AS n FROM system.parts "
+                              "WHERE database = currentDatabase() AND active GROUP BY table")
+    found = {r["table"]: int(r["n"]) for r in rows}
+    return {t: found.get(t, 0) for t in TABLES}

@@ -1,0 +1,1 @@
+"""Pure mappings of external data sets to contract events (no I/O besides reading the file)."""
