@@ -69,6 +69,8 @@ class ReportParams(BaseModel):
     tz: str = "UTC"
     by: Literal["15m", "hour", "day", "week"] = "day"
     short_abandon_s: float = Field(5.0, ge=0, le=3600)
+    # queue scope of the caller's token (empty: every queue); set by the API, not by users
+    allowed_queues: tuple[str, ...] = ()
 
     @field_validator("from_", "to", mode="before")
     @classmethod
@@ -144,7 +146,7 @@ class ReportParams(BaseModel):
             "from_ms": int(round(self.start_utc.timestamp() * 1000)),
             "to_ms": int(round(self.end_utc.timestamp() * 1000)),
             "queue": self.queue, "channel": self.channel, "agent": self.agent, "tag": self.tag,
-            "tz": self.tz, "by": self.by, "short_abandon_s": float(self.short_abandon_s),
+            "allowed_queues": list(self.allowed_queues), "tz": self.tz, "by": self.by, "short_abandon_s": float(self.short_abandon_s),
             "sl_keys": [f"{q}/{c}" for q, c in per_queue], "sl_values": [float(v) for v in per_queue.values()],
             "ch_keys": list(chan), "ch_values": [float(v) for v in chan.values()],
             "sl_default": float(DEFAULT_THRESHOLDS_S["voice"]),
@@ -327,6 +329,11 @@ def agents_report(client: Any, params: ReportParams, **_: Any) -> dict[str, Any]
 
 
 REPORTS = {"queues": queues_report, "conversations": conversations_report, "agents": agents_report}
+
+
+def policy_kwargs(name: str, queue_settings: Any) -> dict[str, Any]:
+    """The queue-settings argument each report takes (thresholds and SL formula)."""
+    return {} if name == "agents" else {"queue_settings": queue_settings}
 
 
 # ----------------------------------------------------------------------------------------- csv

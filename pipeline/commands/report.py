@@ -73,7 +73,9 @@ def report(
         qs = load_queue_settings(s.queues_file, s.site_tz)
         result = get_warehouse(s.clickhouse_dsn).call_sync(reports.REPORTS[name.value], params,
                                                            **reports.policy_kwargs(name.value, qs))
-    rows = result.get("rows") or ([result["summary"]] if "summary" in result else [])
+    from supervisor_api.routes.reports import _csv_rows
+
+    rows = _csv_rows(name.value, result)
     if fmt == Fmt.json:
         print(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode())
     elif fmt == Fmt.csv:

@@ -19,9 +19,12 @@ _ERRORS = {
 }
 
 
+_NOT_HEADLINE = {"report", "params", "response_time_buckets", "handle_time_buckets", "busiest", "tags", "previous"}
+
+
 def _csv_rows(name: str, result: dict) -> list[dict]:
     if name == "conversations":
-        return [{**result.get("summary", {})}]
+        return [{k: v for k, v in result.items() if k not in _NOT_HEADLINE}]
     return result.get("rows", [])
 
 
