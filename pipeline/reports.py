@@ -331,6 +331,16 @@ def agents_report(client: Any, params: ReportParams, **_: Any) -> dict[str, Any]
 REPORTS = {"queues": queues_report, "conversations": conversations_report, "agents": agents_report}
 
 
+_NOT_HEADLINE = {"report", "params", "response_time_buckets", "handle_time_buckets", "busiest", "tags", "previous"}
+
+
+def table_rows(name: str, result: dict[str, Any]) -> list[dict[str, Any]]:
+    """The rows a table or CSV shows: per-interval/agent rows, or the conversations headline."""
+    if name == "conversations":
+        return [{k: v for k, v in result.items() if k not in _NOT_HEADLINE}]
+    return result.get("rows", [])
+
+
 def policy_kwargs(name: str, queue_settings: Any) -> dict[str, Any]:
     """The queue-settings argument each report takes (thresholds and SL formula)."""
     return {} if name == "agents" else {"queue_settings": queue_settings}

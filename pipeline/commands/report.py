@@ -73,9 +73,7 @@ def report(
         qs = load_queue_settings(s.queues_file, s.site_tz)
         result = get_warehouse(s.clickhouse_dsn).call_sync(reports.REPORTS[name.value], params,
                                                            **reports.policy_kwargs(name.value, qs))
-    from supervisor_api.routes.reports import _csv_rows
-
-    rows = _csv_rows(name.value, result)
+    rows = reports.table_rows(name.value, result)
     if fmt == Fmt.json:
         print(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode())
     elif fmt == Fmt.csv:

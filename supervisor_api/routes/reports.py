@@ -19,15 +19,6 @@ _ERRORS = {
 }
 
 
-_NOT_HEADLINE = {"report", "params", "response_time_buckets", "handle_time_buckets", "busiest", "tags", "previous"}
-
-
-def _csv_rows(name: str, result: dict) -> list[dict]:
-    if name == "conversations":
-        return [{k: v for k, v in result.items() if k not in _NOT_HEADLINE}]
-    return result.get("rows", [])
-
-
 async def _run(request: Request, name: str, principal: Principal, raw: dict, fmt: str):
     if principal.queues is not None:
         wanted = raw.get("queue")
@@ -50,7 +41,7 @@ async def _run(request: Request, name: str, principal: Principal, raw: dict, fmt
         raise HTTPException(503, f"ClickHouse unavailable: {type(exc).__name__}: {str(exc)[:200]}",
                             headers={"Retry-After": "5"})
     if fmt == "csv":
-        return PlainTextResponse(reports.to_csv(_csv_rows(name, result)), media_type="text/csv",
+        return PlainTextResponse(reports.to_csv(reports.table_rows(name, result)), media_type="text/csv",
                                  headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
     return ORJSONResponse(result)
 
