@@ -20,6 +20,10 @@ app = faust.App(
     consumer_auto_offset_reset="earliest",
     broker_commit_every=100_000,
     broker_commit_interval=1.0,
+    # a worker killed -9 is noticed in seconds (the default 60 s stalls the rebalance that
+    # hands its partitions to the survivors or to its restarted self)
+    broker_session_timeout=8.0,
+    broker_heartbeat_interval=1.0,
     stream_buffer_maxsize=65536,
     web_enabled=False,
     autodiscover=False,

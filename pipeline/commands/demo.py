@@ -20,6 +20,7 @@ err = Console(stderr=True)
 def demo(history_days: int = typer.Option(7, "--history-days", min=0, max=60,
                                           help="Days of simulated history to backfill first."),
          speed: str = typer.Option("1", "--speed", help="Live traffic speed (simulated s per real s)."),
+         scale: float = typer.Option(10, "--scale", help="Centre size (1 = 500 contacts a weekday, 12 agents)."),
          seed: int = typer.Option(7, "--seed")) -> None:
     """Run everything on this machine with simulated traffic and print the URLs.
 
@@ -28,13 +29,19 @@ def demo(history_days: int = typer.Option(7, "--history-days", min=0, max=60,
     from pipeline.commands.run import _prepare, _run_worker
     from supervisor_api.auth import TokenStore
 
+    from pipeline.simulator.daytime import zone_where_local_hour
+
+    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    if "TABLERO_SITE_TZ" not in os.environ:
+        # a simulated centre where it is mid-morning now, so the wallboard has traffic at any hour
+        os.environ["TABLERO_SITE_TZ"] = zone_where_local_hour(now, 10)
+        get_settings.cache_clear()
     s = get_settings()
     _prepare(start_kafka=True)
     store = TokenStore(s.tokens_path)
     admin = store.create("demo admin", "admin")
     wall = store.create("demo wallboard", "wallboard")
-    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
-    tablero = [sys.executable, "-m", "pipeline.cli", "simulate", "--seed", str(seed), "-q"]
+    tablero = [sys.executable, "-m", "pipeline.cli", "simulate", "--seed", str(seed), "--tz", s.site_tz, "--scale", str(scale), "-q"]
     steps = []
     if history_days:
         start = (now - dt.timedelta(days=history_days)).isoformat()
@@ -51,7 +58,7 @@ def demo(history_days: int = typer.Option(7, "--history-days", min=0, max=60,
   Reports   : {base}/reports?token={admin}
   API docs  : {base}/docs      status: {base}/api/v1/status
   Admin token (Bearer): {admin}
-Simulated traffic: {history_days} days of history, then live. Ctrl-C stops everything
+Simulated traffic: {history_days} days of history, then live; site time zone {s.site_tz}. Ctrl-C stops everything
 (the local broker keeps running: `tablero kafka stop`).
 """)
     _run_worker(with_api=True)

@@ -122,6 +122,8 @@ def register(app: typer.Typer) -> None:
                                   show_default=False),
         tz: str = typer.Option(None, "--tz", help="Site time zone for the intraday curves and shifts "
                                "(default TABLERO_SITE_TZ).", show_default=False),
+        scale: float = typer.Option(1.0, "--scale", min=0.01, max=1000,
+                                    help="Multiply every queue's volume and every agent group's size."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     ) -> None:
         from pydantic import ValidationError
@@ -140,7 +142,7 @@ def register(app: typer.Typer) -> None:
         spd = parse_speed(speed)
         begin = parse_start(start, tz)
         try:
-            cfg = SimConfig(seed=seed, start=begin, duration_s=seconds, tz=tz)
+            cfg = SimConfig(seed=seed, start=begin, duration_s=seconds, tz=tz).scaled(scale)
         except ValidationError as exc:
             e0 = exc.errors()[0]
             opt = {"duration_s": "--duration", "seed": "--seed", "start": "--start", "tz": "--tz"}.get(

@@ -165,3 +165,11 @@ class SimConfig(BaseModel):
         """Short digest of the whole configuration: prefixes event and contact ids, so two runs
         with different seeds, starts or settings never share an id, and one run always repeats them."""
         return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:8]
+
+    def scaled(self, factor: float) -> "SimConfig":
+        """The same centre `factor` times bigger: volumes and agent groups multiplied."""
+        if factor == 1:
+            return self
+        queues = [q.model_copy(update={"volume_per_day": q.volume_per_day * factor}) for q in self.queues]
+        agents = [g.model_copy(update={"count": max(1, round(g.count * factor))}) for g in self.agents]
+        return self.model_copy(update={"queues": queues, "agents": agents})

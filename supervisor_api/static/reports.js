@@ -1,0 +1,431 @@
+/* Tablero history reports. Charts: vendored uPlot (static/vendor/uplot). Tolerant of missing keys.
+ *
+ * Requests (Authorization: Bearer <token>; token from ?token= or localStorage "tablero.token"):
+ *   GET /api/v1/reports/{queues,conversations,agents}?from=YYYY-MM-DD&to=YYYY-MM-DD&by=15m|hour|day
+ *       &tz=<IANA>&queue=<q>(repeatable)&channel=<c>[&format=csv]
+ *   `from` is the first day, `to` the day AFTER the last day shown in the form (half-open range),
+ *   both local dates in `tz`.
+ */
+(function () {
+  "use strict";
+
+  const TOKEN_KEY = "tablero.token";
+  const params = new URLSearchParams(location.search);
+  const $ = (id) => document.getElementById(id);
+  const el = (tag, attrs, ...children) => {
+    const e = document.createElement(tag);
+    if (attrs) for (const [k, v] of Object.entries(attrs)) {
+      if (v === undefined || v === null || v === false) continue;
+      if (k === "class") e.className = v;
+      else if (k === "text") e.textContent = v;
+      else if (k === "style") e.setAttribute("style", v);
+      else e.setAttribute(k, v === true ? "" : v);
+    }
+    for (const c of children) if (c !== null && c !== undefined) e.append(c);
+    return e;
+  };
+  const isNum = (x) => typeof x === "number" && isFinite(x);
+  const num = (x) => isNum(x) ? x : 0;
+  const arr = (x) => Array.isArray(x) ? x : [];
+  const obj = (x) => (x && typeof x === "object" && !Array.isArray(x)) ? x : {};
+
+  let token = params.get("token") || localStorage.getItem(TOKEN_KEY) || "";
+  if (params.get("token")) localStorage.setItem(TOKEN_KEY, params.get("token"));
+  const data = { queues: null, conversations: null, agents: null };
+  const charts = {};
+  const tables = {};   // name -> {columns, rows, sortKey, sortDir}
+  let loadSeq = 0;
+
+  // ---- formatting ---------------------------------------------------------------------------
+  function fmtDuration(s) {
+    if (!isNum(s)) return "–";
+    if (s < 60) return s.toFixed(s < 10 ? 1 : 0) + "s";
+    if (s < 3600) return Math.floor(s / 60) + "m " + String(Math.round(s % 60)).padStart(2, "0") + "s";
+    if (s < 86400) return Math.floor(s / 3600) + "h " + String(Math.round((s % 3600) / 60)).padStart(2, "0") + "m";
+    return (s / 86400).toFixed(1) + "d";
+  }
+  const fmtPct = (x) => isNum(x) ? (x * 100).toFixed(1) + "%" : "–";
+  const fmtInt = (x) => isNum(x) ? Math.round(x).toLocaleString() : "–";
+  const fmtNum = (x) => isNum(x) ? (Number.isInteger(x) ? x.toLocaleString() : x.toFixed(2)) : (x === null || x === undefined ? "–" : String(x));
+  const label = (k) => /^(csat|asa_s|aht_s)$/.test(k) ? k.replace(/_s$/, "").toUpperCase() : k.replace(/_s$/, "").replace(/_/g, " ").replace(/^./, (c) => c.toUpperCase());
+  function fmtFor(key, v) {
+    if (/_s$/.test(key)) return fmtDuration(v);
+    if (/(service_level|csat|rate|share|compliance)/.test(key) && isNum(v) && v <= 1) return fmtPct(v);
+    return fmtNum(v);
+  }
+  function toEpoch(v) {
+    if (isNum(v)) return v > 1e12 ? v / 1000 : v;
+    if (typeof v === "string") { const t = Date.parse(v); return isNaN(t) ? null : t / 1000; }
+    return null;
+  }
+
+  // ---- dates / controls ---------------------------------------------------------------------
+  const defaultTz = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+  function localDate(d, tz) {
+    try { return new Intl.DateTimeFormat("en-CA", { timeZone: tz, year: "numeric", month: "2-digit", day: "2-digit" }).format(d); }
+    catch (e) { return d.toISOString().slice(0, 10); }
+  }
+  function addDays(ymd, n) {
+    const d = new Date(ymd + "T00:00:00Z");
+    d.setUTCDate(d.getUTCDate() + n);
+    return d.toISOString().slice(0, 10);
+  }
+
+  function applyPreset(p) {
+    const tz = $("tz").value || defaultTz;
+    const today = localDate(new Date(), tz);
+    for (const b of $("presets").querySelectorAll("button")) b.classList.toggle("active", b.dataset.preset === p);
+    if (p === "custom") { $("from").focus(); return false; }
+    const days = p === "today" ? 1 : Number(p);
+    $("from").value = addDays(today, -(days - 1));
+    $("to").value = today;
+    $("by").value = days === 1 ? "15m" : days <= 7 ? "hour" : "day";
+    return true;
+  }
+
+  function query(extra) {
+    const p = new URLSearchParams();
+    p.set("from", $("from").value);
+    p.set("to", addDays($("to").value || $("from").value, 1));
+    p.set("by", $("by").value);
+    p.set("tz", $("tz").value || defaultTz);
+    for (const q of $("queue").value.split(",").map((s) => s.trim()).filter(Boolean)) p.append("queue", q);
+    if ($("channel").value) p.set("channel", $("channel").value);
+    for (const [k, v] of Object.entries(extra || {})) p.set(k, v);
+    return p;
+  }
+
+  function syncUrl() {
+    const p = query();
+    p.set("to", $("to").value);  // the URL keeps the inclusive date shown in the form
+    const preset = $("presets").querySelector("button.active");
+    if (preset) p.set("range", preset.dataset.preset);
+    history.replaceState(null, "", location.pathname + "?" + p.toString());
+  }
+
+  // ---- fetching -----------------------------------------------------------------------------
+  async function api(kind, extra) {
+    const res = await fetch("/api/v1/reports/" + kind + "?" + query(extra), {
+      headers: { Authorization: "Bearer " + token, Accept: extra && extra.format === "csv" ? "text/csv" : "application/json" },
+    });
+    if (res.status === 401 || res.status === 403) {
+      askToken(res.status === 401 ? "The token was not accepted." : "This token cannot read reports.");
+      throw new Error(res.status === 401 ? "not authorised" : "forbidden");
+    }
+    if (!res.ok) throw new Error("HTTP " + res.status);
+    return res;
+  }
+
+  async function load() {
+    if (!token) { askToken(""); return; }
+    const seq = ++loadSeq;
+    syncUrl();
+    $("load-status").textContent = "Loading…";
+    document.body.dataset.loaded = "";
+    const kinds = ["queues", "conversations", "agents"];
+    const results = await Promise.allSettled(kinds.map((k) => api(k).then((r) => r.json())));
+    if (seq !== loadSeq) return;
+    kinds.forEach((k, i) => {
+      const r = results[i];
+      data[k] = r.status === "fulfilled" ? obj(r.value) : null;
+      $("err-" + k).textContent = r.status === "fulfilled" ? "" : "Could not load " + k + " report: " + r.reason.message;
+    });
+    render();
+    const failed = results.filter((r) => r.status !== "fulfilled").length;
+    $("load-status").textContent = failed ? failed + " of 3 reports failed" : "Updated " + new Date().toLocaleTimeString();
+    document.body.dataset.loaded = "1";
+  }
+
+  // ---- rendering ----------------------------------------------------------------------------
+  function render() {
+    renderSummary();
+    renderQueues();
+    renderConversations();
+    renderAgents();
+  }
+
+  function card(key, value, prev) {
+    let delta = null;
+    if (isNum(value) && isNum(prev) && prev !== 0) {
+      const d = (value - prev) / Math.abs(prev);
+      delta = el("span", { class: "delta " + (d >= 0 ? "up" : "down"), text: (d >= 0 ? "▲ " : "▼ ") + Math.abs(d * 100).toFixed(1) + "% vs previous" });
+    }
+    return el("div", { class: "card", "data-key": key },
+      el("span", { class: "card-label", text: label(key) }),
+      el("span", { class: "card-value", text: fmtFor(key, value) }), delta);
+  }
+
+  function queueTotals(rows) {
+    const t = { offered: 0, answered: 0, abandoned: 0, short_abandoned: 0, answered_within_sl: 0 };
+    for (const r of rows) for (const k of Object.keys(t)) t[k] += num(r[k]);
+    const denom = t.answered + t.abandoned - t.short_abandoned;
+    t.service_level = denom > 0 ? t.answered_within_sl / denom : null;
+    return t;
+  }
+
+  function renderSummary() {
+    const cards = [];
+    const q = data.queues;
+    if (q) {
+      const t = queueTotals(arr(q.rows));
+      const prev = obj(q.previous);
+      for (const k of ["offered", "answered", "abandoned", "service_level"]) cards.push(card(k, t[k], prev[k]));
+    }
+    const c = data.conversations;
+    if (c) {
+      const s = obj(c.summary), prev = obj(c.previous);
+      for (const [k, v] of Object.entries(s)) if (!cards.some((x) => x.dataset.key === k)) cards.push(card(k, v, prev[k]));
+    }
+    $("summary").replaceChildren(...cards);
+  }
+
+  function chartWidth(div) { return Math.max(300, div.clientWidth - 4); }
+
+  function makeChart(name, div, opts, series) {
+    if (charts[name]) { charts[name].destroy(); delete charts[name]; }
+    div.replaceChildren();
+    if (!window.uPlot) { div.textContent = "Chart library missing."; return; }
+    if (!series[0].length) { div.append(el("p", { class: "muted", text: "No data for this range." })); return; }
+    opts.width = chartWidth(div);
+    opts.height = opts.height || 260;
+    charts[name] = new uPlot(opts, series, div);
+  }
+
+  const axisStyle = { stroke: "#93a1b0", grid: { stroke: "#2c3640" }, ticks: { stroke: "#2c3640" } };
+
+  function tzDate(ts) {
+    const tz = $("tz").value || defaultTz;
+    try { return uPlot.tzDate(new Date(ts * 1e3), tz); } catch (e) { return new Date(ts * 1e3); }
+  }
+
+  function renderQueues() {
+    const rows = arr(data.queues && data.queues.rows);
+    // aggregate every queue per interval start
+    const byStart = new Map();
+    for (const r of rows) {
+      const t = toEpoch(r.start);
+      if (t === null) continue;
+      const a = byStart.get(t) || { offered: 0, answered: 0, abandoned: 0, short_abandoned: 0, answered_within_sl: 0, sl: [] };
+      for (const k of ["offered", "answered", "abandoned", "short_abandoned", "answered_within_sl"]) a[k] += num(r[k]);
+      if (isNum(r.service_level)) a.sl.push(r.service_level);
+      byStart.set(t, a);
+    }
+    const xs = Array.from(byStart.keys()).sort((a, b) => a - b);
+    const agg = xs.map((x) => byStart.get(x));
+    makeChart("volume", $("chart-volume"), {
+      tzDate, legend: { show: true }, cursor: { drag: { x: true, y: false } },
+      axes: [axisStyle, axisStyle],
+      series: [{}, { label: "Offered", stroke: "#4aa3ff", width: 2 },
+        { label: "Answered", stroke: "#2e9e5b", width: 2 },
+        { label: "Abandoned", stroke: "#e5484d", width: 2 }],
+    }, [xs, agg.map((a) => a.offered), agg.map((a) => a.answered), agg.map((a) => a.abandoned)]);
+    const sl = agg.map((a) => {
+      const denom = a.answered + a.abandoned - a.short_abandoned;
+      if (denom > 0 && (a.answered_within_sl || !a.sl.length)) return 100 * a.answered_within_sl / denom;
+      return a.sl.length ? 100 * a.sl.reduce((s, v) => s + v, 0) / a.sl.length : null;
+    });
+    makeChart("sl", $("chart-sl"), {
+      tzDate, axes: [axisStyle, Object.assign({ values: (u, v) => v.map((x) => x + "%") }, axisStyle)],
+      scales: { y: { range: [0, 100] } },
+      series: [{}, { label: "Service level %", stroke: "#e0a21a", width: 2, fill: "rgba(224,162,26,.12)",
+        value: (u, v) => v === null ? "–" : v.toFixed(1) + "%" }],
+    }, [xs, sl]);
+
+    const cols = [
+      { key: "queue", label: "Queue" },
+      { key: "start", label: "Interval start", fmt: (v) => { const t = toEpoch(v); return t === null ? String(v ?? "–") : fmtStart(t); } },
+      { key: "offered", label: "Offered", fmt: fmtInt }, { key: "answered", label: "Answered", fmt: fmtInt },
+      { key: "abandoned", label: "Abandoned", fmt: fmtInt }, { key: "short_abandoned", label: "Short abandoned", fmt: fmtInt },
+      { key: "answered_within_sl", label: "Within SL", fmt: fmtInt }, { key: "asa_s", label: "ASA", fmt: fmtDuration },
+      { key: "aht_s", label: "AHT", fmt: fmtDuration }, { key: "service_level", label: "Service level", fmt: fmtPct },
+    ];
+    setTable("queues", cols, rows);
+  }
+
+  function fmtStart(t) {
+    try {
+      return new Intl.DateTimeFormat(undefined, { timeZone: $("tz").value || defaultTz, month: "short", day: "2-digit",
+        weekday: "short", hour: "2-digit", minute: "2-digit" }).format(new Date(t * 1000));
+    } catch (e) { return new Date(t * 1000).toISOString(); }
+  }
+
+  function bucketChart(name, div, buckets, color) {
+    const labels = buckets.map((b) => String(b.bucket ?? ""));
+    const counts = buckets.map((b) => num(b.count));
+    makeChart(name, div, {
+      height: 220, legend: { show: false },
+      scales: { x: { time: false, range: [-0.6, labels.length - 0.4] }, y: { range: (u, min, max) => [0, Math.max(1, max * 1.1)] } },
+      axes: [Object.assign({ values: (u, ticks) => ticks.map((t) => labels[t] ?? ""), splits: () => labels.map((_, i) => i), gap: 4 }, axisStyle), axisStyle],
+      series: [{}, { label: "Contacts", stroke: color, fill: color, width: 0,
+        paths: uPlot.paths && uPlot.paths.bars ? uPlot.paths.bars({ size: [0.7, 80] }) : undefined, points: { show: false } }],
+    }, [labels.map((_, i) => i), counts]);
+  }
+
+  const WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+
+  function renderConversations() {
+    const c = obj(data.conversations);
+    const rb = arr(c.response_time_buckets), hb = arr(c.handle_time_buckets);
+    bucketChart("response", $("chart-response"), rb, "#4aa3ff");
+    bucketChart("handle", $("chart-handle"), hb, "#a77bf3");
+    setTable("buckets", [{ key: "kind", label: "Kind" }, { key: "bucket", label: "Bucket" }, { key: "count", label: "Count", fmt: fmtInt }],
+      rb.map((b) => ({ kind: "response time", bucket: b.bucket, count: b.count }))
+        .concat(hb.map((b) => ({ kind: "handle time", bucket: b.bucket, count: b.count }))), { sortable: true, keepOrder: true });
+
+    // heatmap: weekday (1 = Monday .. 7 = Sunday) x hour
+    const busiest = arr(c.busiest);
+    const grid = {};
+    let max = 0;
+    for (const b of busiest) {
+      const k = num(b.weekday) + ":" + num(b.hour);
+      grid[k] = (grid[k] || 0) + num(b.count);
+      max = Math.max(max, grid[k]);
+    }
+    const cells = [el("div", { class: "hm-corner" })];
+    for (let h = 0; h < 24; h++) cells.push(el("div", { class: "hm-hour", text: String(h) }));
+    for (let d = 1; d <= 7; d++) {
+      cells.push(el("div", { class: "hm-day", text: WEEKDAYS[d - 1] }));
+      for (let h = 0; h < 24; h++) {
+        const v = grid[d + ":" + h] || 0;
+        const a = max ? v / max : 0;
+        cells.push(el("div", { class: "hm-cell" + (a > 0.55 ? " dark" : ""), role: "gridcell",
+          title: `${WEEKDAYS[d - 1]} ${h}:00 — ${v} contacts`, "aria-label": `${WEEKDAYS[d - 1]} ${h}:00, ${v} contacts`,
+          style: `background: rgba(74,163,255,${(0.06 + 0.94 * a).toFixed(3)})`, text: v ? String(v) : "" }));
+      }
+    }
+    $("heatmap").replaceChildren(...(busiest.length ? cells : [el("p", { class: "muted", text: "No data for this range." })]));
+    $("heatmap").classList.toggle("empty", !busiest.length);
+    setTable("busiest", [{ key: "weekday", label: "Weekday", fmt: (v) => WEEKDAYS[v - 1] || String(v) },
+      { key: "hour", label: "Hour", fmt: fmtInt }, { key: "count", label: "Contacts", fmt: fmtInt }], busiest);
+    setTable("tags", [{ key: "tag", label: "Tag" }, { key: "count", label: "Count", fmt: fmtInt }], arr(c.tags));
+  }
+
+  function renderAgents() {
+    const rows = arr(data.agents && data.agents.rows);
+    const known = ["agent", "handled", "replies", "closed", "closed_without_reply", "handle_s", "aht_s", "first_response_s", "customers", "csat"];
+    const keys = known.slice();
+    for (const r of rows) for (const k of Object.keys(obj(r))) if (!keys.includes(k)) keys.push(k);
+    setTable("agents", keys.map((k) => ({ key: k, label: k === "csat" ? "CSAT" : k === "aht_s" ? "AHT" : label(k),
+      fmt: k === "agent" ? undefined : (v) => fmtFor(k, v) })), rows);
+  }
+
+  // ---- sortable tables ----------------------------------------------------------------------
+  function setTable(name, columns, rows, opts) {
+    const t = tables[name] || (tables[name] = { sortKey: null, sortDir: 1 });
+    t.columns = columns;
+    t.rows = rows.map(obj);
+    t.opts = opts || {};
+    drawTable(name);
+  }
+
+  function cmp(a, b) {
+    if (isNum(a) && isNum(b)) return a - b;
+    return String(a).localeCompare(String(b), undefined, { numeric: true });
+  }
+
+  function sortedRows(name) {
+    const t = tables[name];
+    const rows = t.rows.slice();
+    const k = t.sortKey;
+    if (k) rows.sort((x, y) => {
+      const na = x[k] == null, nb = y[k] == null;
+      if (na || nb) return na && nb ? 0 : na ? 1 : -1;  // empty values last in both directions
+      return cmp(x[k], y[k]) * t.sortDir;
+    });
+    return rows;
+  }
+
+  function drawTable(name) {
+    const t = tables[name];
+    const table = $("table-" + name);
+    const head = el("tr", {}, ...t.columns.map((c) => {
+      const sorted = t.sortKey === c.key;
+      const th = el("th", { scope: "col", "data-key": c.key, "aria-sort": sorted ? (t.sortDir > 0 ? "ascending" : "descending") : "none" },
+        el("button", { type: "button", class: "sort", text: c.label + (sorted ? (t.sortDir > 0 ? " ▲" : " ▼") : "") }));
+      th.firstChild.addEventListener("click", () => {
+        if (t.sortKey === c.key) t.sortDir = -t.sortDir; else { t.sortKey = c.key; t.sortDir = isNum(t.rows.find((r) => r[c.key] != null)?.[c.key]) ? -1 : 1; }
+        drawTable(name);
+      });
+      return th;
+    }));
+    const body = sortedRows(name).map((r) => el("tr", {}, ...t.columns.map((c) =>
+      el("td", { class: isNum(r[c.key]) ? "n" : "", text: c.fmt ? c.fmt(r[c.key]) : (r[c.key] ?? "–") }))));
+    if (!body.length) body.push(el("tr", {}, el("td", { colspan: String(t.columns.length), class: "muted", text: "No rows." })));
+    table.replaceChildren(el("thead", {}, head), el("tbody", {}, ...body));
+  }
+
+  // ---- CSV ------------------------------------------------------------------------------------
+  function csvCell(v) {
+    if (v === null || v === undefined) return "";
+    if (typeof v === "object") v = JSON.stringify(v);
+    const s = String(v);
+    return /[",\n\r]/.test(s) || /^[=+\-@]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s;
+  }
+  function tableCsv(name) {
+    const t = tables[name];
+    if (!t) return "";
+    const keys = t.columns.map((c) => c.key);
+    return [keys.join(",")].concat(sortedRows(name).map((r) => keys.map((k) => csvCell(r[k])).join(","))).join("\r\n") + "\r\n";
+  }
+  function saveBlob(blob, filename) {
+    const a = el("a", { href: URL.createObjectURL(blob), download: filename });
+    document.body.append(a);
+    a.click();
+    setTimeout(() => { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
+  }
+  async function downloadCsv(name) {
+    const fname = `tablero-${name}-${$("from").value}_${$("to").value}.csv`;
+    if (name === "queues" || name === "agents") {
+      try {  // the server's CSV has full precision and every column
+        const res = await api(name, { format: "csv" });
+        saveBlob(new Blob([await res.text()], { type: "text/csv" }), fname);
+        return;
+      } catch (e) { /* fall back to what the table shows */ }
+    }
+    saveBlob(new Blob([tableCsv(name)], { type: "text/csv" }), fname);
+  }
+  for (const b of document.querySelectorAll("button.csv")) b.addEventListener("click", () => downloadCsv(b.dataset.csv));
+
+  // ---- token ----------------------------------------------------------------------------------
+  function askToken(msg) {
+    $("token-form").hidden = false;
+    $("token-error").textContent = msg;
+  }
+  $("token-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    token = $("token-input").value.trim();
+    localStorage.setItem(TOKEN_KEY, token);
+    $("token-form").hidden = true;
+    load();
+  });
+
+  // ---- boot -----------------------------------------------------------------------------------
+  $("tz").value = params.get("tz") || defaultTz;
+  $("queue").value = params.getAll("queue").join(",");
+  $("channel").value = params.get("channel") || "";
+  const range = params.get("range") || (params.get("from") ? "custom" : "7");
+  applyPreset(range === "custom" ? "7" : range);
+  if (range === "custom") {
+    for (const b of $("presets").querySelectorAll("button")) b.classList.toggle("active", b.dataset.preset === "custom");
+    if (params.get("from")) $("from").value = params.get("from");
+    if (params.get("to")) $("to").value = params.get("to");
+  }
+  if (params.get("by")) $("by").value = params.get("by");
+  $("presets").addEventListener("click", (ev) => {
+    const p = ev.target.closest("button[data-preset]");
+    if (p && applyPreset(p.dataset.preset)) load();
+  });
+  for (const id of ["from", "to"]) $(id).addEventListener("change", () => {
+    for (const b of $("presets").querySelectorAll("button")) b.classList.toggle("active", b.dataset.preset === "custom");
+  });
+  $("controls").addEventListener("submit", (ev) => { ev.preventDefault(); load(); });
+  let resizeTimer;
+  window.addEventListener("resize", () => {
+    clearTimeout(resizeTimer);
+    resizeTimer = setTimeout(() => {
+      for (const [name, ch] of Object.entries(charts)) ch.setSize({ width: chartWidth(ch.root.parentElement), height: ch.height });
+    }, 150);
+  });
+  window.tableroReports = { load, tables, charts, data };
+  load();
+})();
