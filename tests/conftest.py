@@ -43,3 +43,10 @@ def kafka_bootstrap(tmp_path_factory) -> str:
         yield broker.bootstrap
     finally:
         broker.stop()
+
+
+@pytest.fixture(scope="session")
+def chdb_dir(tmp_path_factory) -> Path:
+    """The one embedded ClickHouse directory of this test process (chDB allows one engine path
+    per process): tests take a database of their own in it (`chdb://<dir>?database=<name>`)."""
+    return tmp_path_factory.mktemp("chdb")

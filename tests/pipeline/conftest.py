@@ -1,6 +1,5 @@
-"""ClickHouse fixtures: one embedded chDB data directory per test session (chDB allows one
-engine path per process); each test gets its own database in it, migrated from
-clickhouse/migrations."""
+"""ClickHouse fixtures: each test gets its own database in the session's chDB directory
+(tests/conftest.py: chDB allows one engine path per process), migrated from clickhouse/migrations."""
 from __future__ import annotations
 
 import itertools
@@ -18,11 +17,6 @@ _seq = itertools.count()
 @pytest.fixture(scope="session")
 def migrations_dir() -> Path:
     return MIGRATIONS
-
-
-@pytest.fixture(scope="session")
-def chdb_dir(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("chdb")
 
 
 @pytest.fixture
