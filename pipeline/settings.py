@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     batch_max: int = Field(20000, ge=1, description="Max events per processing batch.")
     batch_within_s: float = Field(0.2, gt=0, le=10, description="Max seconds to fill a batch.")
     dedup_retention_days: float = Field(7, gt=0)
+    parking_timeout_s: float = Field(300, gt=0, description="How long an event for an unknown contact "
+                                     "(or not yet applicable) waits before going to the dead letters.")
     live_interval_s: float = Field(0.25, gt=0, le=10, description="Live publication period while busy.")
     max_event_bytes: int = Field(65536, ge=1024, description="Largest accepted event, bytes.")
     max_body_bytes: int = Field(16 * 1024 * 1024, ge=1024, description="Largest HTTP ingest body, bytes.")

@@ -36,7 +36,8 @@ class WorkerRuntime:
     def __init__(self):
         self.state = WorkerState(load_queue_settings(settings.queues_file, settings.site_tz),
                                  max_event_bytes=settings.max_event_bytes,
-                                 dedup_retention_s=settings.dedup_retention_days * 86400)
+                                 dedup_retention_s=settings.dedup_retention_days * 86400,
+                                 parking_timeout_s=settings.parking_timeout_s)
         self.warehouse = get_warehouse(settings.clickhouse_dsn)
         self.counters = Counters()
         self._last_live: dict[int, float] = {}
@@ -77,7 +78,7 @@ class WorkerRuntime:
 
     async def emit(self, out: BatchOutput) -> None:
         for dl in out.dead_letters:
-            await dlq_topic.send(key=dl.key, value=dl.to_bytes())
+            await dlq_topic.send(key=dl.key, value=dl.value, headers=dl.headers())
         self.counters.dead_letters += len(out.dead_letters)
         for partition, key, value in out.changelog:
             if value is None:

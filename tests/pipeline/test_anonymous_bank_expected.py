@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-import anonymous_bank_expected as bank
+from tests.pipeline import anonymous_bank_expected as bank
 
 
 def test_totals_match_the_mapping_rules():
