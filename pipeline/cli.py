@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import sys
 
 import typer
 
 import pipeline.commands
+from pipeline.settings import SettingsError
 
 app = typer.Typer(
     name="tablero",
@@ -18,10 +20,14 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 
-for mod in sorted(pkgutil.iter_modules(pipeline.commands.__path__), key=lambda m: m.name):
-    module = importlib.import_module(f"pipeline.commands.{mod.name}")
-    if hasattr(module, "register"):
-        module.register(app)
+try:
+    for mod in sorted(pkgutil.iter_modules(pipeline.commands.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"pipeline.commands.{mod.name}")
+        if hasattr(module, "register"):
+            module.register(app)
+except SettingsError as exc:  # some modules read the settings at import: say which variable is wrong
+    print(exc, file=sys.stderr)
+    sys.exit(2)
 
 
 if __name__ == "__main__":
