@@ -5,7 +5,6 @@ from __future__ import annotations
 import atexit
 import datetime as dt
 import os
-import signal
 import subprocess
 import sys
 
@@ -48,7 +47,8 @@ def demo(history_days: int = typer.Option(7, "--history-days", min=0, max=60,
         steps.append(tablero + ["--start", start, "--duration", f"{history_days}d", "--speed", "max"])
     steps.append(tablero + ["--start", now.isoformat(), "--duration", "24h", "--speed", speed])
     script = " && ".join(" ".join(_quote(a) for a in step) for step in steps)
-    sim = subprocess.Popen(["/bin/sh", "-c", script], start_new_session=True, stdout=subprocess.DEVNULL)
+    # same process group: Ctrl-C or a stop of the demo stops the simulator too
+    sim = subprocess.Popen(["/bin/sh", "-c", script], stdout=subprocess.DEVNULL)
     atexit.register(lambda: _kill(sim))
     base = f"http://{s.api_host}:{s.api_port}"
     err.print(f"""
@@ -70,10 +70,7 @@ def _quote(a: str) -> str:
 
 def _kill(proc: subprocess.Popen) -> None:
     if proc.poll() is None:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
+        proc.terminate()
 
 
 def register(app: typer.Typer) -> None:

@@ -55,7 +55,7 @@ class Stack:
         t0 = time.monotonic()
         self.starts += 1
         log = open(self.data_dir / f"stack-{self.starts}.log", "wb")
-        args = [sys.executable, "-m", "pipeline.cli", command] + (["--no-kafka"] if command == "up" else [])
+        args = [sys.executable, "-m", "pipeline.cli", command] + {"up": ["--no-kafka"], "demo": ["--history-days", "1"]}.get(command, [])
         self.proc = subprocess.Popen(args, env=self.env(), stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
                                      start_new_session=True)
         while time.monotonic() - t0 < timeout:
