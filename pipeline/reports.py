@@ -82,7 +82,7 @@ class ReportParams(BaseModel):
     def _tz(cls, v: str) -> str:
         try:
             ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):
             raise ValueError(f"unknown IANA time zone {v!r}; use e.g. 'Europe/Madrid' or 'UTC'") from None
         return v
 

@@ -52,7 +52,7 @@ class Settings(BaseSettings):
     def _known_zone(cls, v: str) -> str:
         try:
             ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):
             raise ValueError(f"unknown IANA time zone {v!r}; use e.g. 'Europe/Madrid' or 'UTC'") from None
         return v
 

@@ -61,6 +61,9 @@ class Warehouse:
             return {"up": False, "rows": {}, "error": f"{type(exc).__name__}: {exc}"}
 
     def close(self) -> None:
+        if self._shared is not None:
+            self._shared.close()
+            self._shared = None
         self._executor.shutdown(wait=False)
 
 

@@ -29,12 +29,14 @@ class Principal:
 
 # --- request dependencies -------------------------------------------------------------------
 from fastapi import Depends, HTTPException, Request  # noqa: E402
+from starlette.requests import HTTPConnection  # noqa: E402
 
 from pipeline.settings import Settings, get_settings  # noqa: E402
 
 
-def settings_dep() -> Settings:
-    return get_settings()
+def settings_dep(request: Request) -> Settings:
+    """The settings the app was created with (create_app(settings)), else the environment's."""
+    return getattr(request.app.state, "settings", None) or get_settings()
 
 
 def bearer_token(request: Request) -> str | None:
@@ -44,18 +46,37 @@ def bearer_token(request: Request) -> str | None:
     return request.query_params.get("token") or None
 
 
-async def current_principal(request: Request) -> Principal:
-    from supervisor_api.auth import authenticate_token
+LOGIN_RETRY_AFTER_S = 60
 
-    limiter = getattr(request.app.state, "auth_failures", None)
-    client = request.client.host if request.client else "?"
+
+async def authenticate_connection(conn: HTTPConnection, token: str | None) -> Principal | None:
+    """Authenticate `token` for a request or websocket, counting failures per client address.
+
+    Raises LoginsThrottled when the address has failed too often (checked before the token, so a
+    throttled address cannot keep guessing)."""
+    from supervisor_api import auth
+
+    limiter = getattr(conn.app.state, "auth_failures", None)
+    client = conn.client.host if conn.client else "?"
     if limiter is not None and not limiter.allow_peek(client):
+        raise LoginsThrottled()
+    principal = await auth.authenticate_token(token)
+    if principal is None and limiter is not None:
+        limiter.allow(client)
+    return principal
+
+
+class LoginsThrottled(Exception):
+    pass
+
+
+async def current_principal(request: Request) -> Principal:
+    try:
+        principal = await authenticate_connection(request, bearer_token(request))
+    except LoginsThrottled:
         raise HTTPException(429, "too many failed logins from this address; wait a minute",
-                            headers={"Retry-After": "60"})
-    principal = await authenticate_token(bearer_token(request))
+                            headers={"Retry-After": str(LOGIN_RETRY_AFTER_S)}) from None
     if principal is None:
-        if limiter is not None:
-            limiter.allow(client)
         raise HTTPException(401, "missing or invalid token: send `Authorization: Bearer <token>` "
                                  "(create one with `tablero token create`)",
                             headers={"WWW-Authenticate": "Bearer"})

@@ -6,14 +6,14 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
-from fastapi.responses import FileResponse, ORJSONResponse
+from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from pipeline.queue_settings import load_queue_settings
 from pipeline.settings import Settings, get_settings
 from pipeline.warehouse import get_warehouse
 from supervisor_api import auth
-from supervisor_api.event_producer import EventProducer
+from supervisor_api.event_producer import EventProducer, events_topic
 from supervisor_api.live_feed import LiveFeed
 from supervisor_api.live_hub import LiveHub
 from supervisor_api.rate_limit import RateLimiter
@@ -51,13 +51,12 @@ def create_app(settings: Settings | None = None, *, run_live_feed: bool = True, 
         title="Tablero supervisor API",
         version="0.1.0",
         summary="Live supervision and history for email, voice and chat contact centres.",
-        default_response_class=ORJSONResponse,
         lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.queue_settings = load_queue_settings(settings.queues_file, settings.site_tz)
     app.state.warehouse = get_warehouse(settings.clickhouse_dsn)
-    app.state.event_producer = EventProducer(settings.kafka_bootstrap)
+    app.state.event_producer = EventProducer(settings.kafka_bootstrap, events_topic(settings))
     app.state.live_hub = LiveHub()
     app.state.ingest_limiter = RateLimiter(settings.ingest_rate_per_s)
     app.state.auth_failures = RateLimiter(rate_per_s=0.5, burst=20)

@@ -9,8 +9,12 @@ client -> server:
   {"subscribe": {"queues": [...] | null, "channels": [...] | null}}   null/missing = all
 Authentication: `?token=`, a `Sec-WebSocket-Protocol` entry `bearer.<token>` (browsers; the server
 answers with `tablero.v1` when the client also offered it), or `Authorization: Bearer <token>`.
-Invalid/missing token: close code 4401; no live rights: 4403. Unknown or invisible queues in a
-subscription simply yield nothing.
+Invalid/missing token: close code 4401; no live rights, or a `?queue=` outside the token's scope:
+4403; too many failed logins from the address: 4429. Unknown or invisible queues in a later
+`subscribe` message simply yield nothing.
+
+HTTP: a scoped token asking `?queue=` for a queue outside its scope gets 403 with the same body
+whether or not that queue exists; without `queue` it gets only its own queues.
 """
 from __future__ import annotations
 
@@ -18,13 +22,13 @@ import asyncio
 import contextlib
 
 import orjson
-from fastapi import APIRouter, HTTPException, Query, Request, WebSocket
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, WebSocket
 from fastapi.responses import Response
 from starlette.websockets import WebSocketDisconnect
 
-from supervisor_api import auth
-from supervisor_api.deps import Principal
+from supervisor_api.deps import LoginsThrottled, Principal, authenticate_connection, current_principal
 from supervisor_api.live_hub import LiveHub
+from supervisor_api.schemas import errors
 
 router = APIRouter(tags=["live"])
 
@@ -46,25 +50,41 @@ def _split(values: list[str] | None) -> list[str] | None:
     return out
 
 
-async def _principal_http(request: Request) -> Principal:
-    token = _bearer(request.headers.get("authorization")) or request.query_params.get("token")
-    principal = await auth.authenticate_token(token)
-    if principal is None:
-        raise HTTPException(401, "invalid or missing token", headers={"WWW-Authenticate": "Bearer"})
+OUT_OF_SCOPE = "not allowed for this queue"
+
+
+def _out_of_scope(principal: Principal, queues: list[str] | None) -> bool:
+    return bool(queues) and not all(principal.can_see(q) for q in queues)
+
+
+async def live_reader(principal: Principal = Depends(current_principal)) -> Principal:
     if not principal.can_read_live():
         raise HTTPException(403, "token has no access to the live view")
     return principal
 
 
-@router.get("/api/v1/live")
+@router.get(
+    "/api/v1/live",
+    summary="Live view snapshot (queues, channels, totals, agents), filtered to the token's queues",
+    responses={200: {"description": "The live view (docs/internal-interfaces.md).",
+                     "content": {"application/json": {"schema": {"type": "object"}}}},
+               **errors(401, 403, 429,
+                        e403="The token's role has no live access (admin, supervisor and wallboard "
+                             "have), or a `queue` asked for is outside its scope (same answer whether "
+                             "or not the queue exists).")},
+)
 async def get_live(
     request: Request,
     queue: list[str] | None = Query(None, description="queue (repeatable or comma-separated)"),
     channel: list[str] | None = Query(None, description="channel (repeatable or comma-separated)"),
+    token: str | None = Query(None, description="The token, when a header cannot be set (wallboard URLs)."),
+    principal: Principal = Depends(live_reader),
 ) -> Response:
-    principal = await _principal_http(request)
+    queues = _split(queue)
+    if _out_of_scope(principal, queues):
+        raise HTTPException(403, OUT_OF_SCOPE)
     hub: LiveHub = request.app.state.live_hub
-    body = hub.view_json(hub.filter_key(principal, _split(queue), _split(channel)))
+    body = hub.view_json(hub.filter_key(principal, queues, _split(channel)))
     return Response(content=body, media_type="application/json",
                     headers={"Cache-Control": "no-store"})
 
@@ -107,10 +127,17 @@ def _parse_subscribe(raw: str | bytes | None) -> tuple[list[str] | None, list[st
 @router.websocket("/api/v1/live/ws")
 async def live_ws(websocket: WebSocket) -> None:
     token, subprotocol = _ws_token(websocket)
-    principal = await auth.authenticate_token(token)
+    try:
+        principal = await authenticate_connection(websocket, token)
+        throttled = False
+    except LoginsThrottled:
+        principal, throttled = None, True
     # Accept first so the client sees the application close code (a close before accept
     # becomes a bare HTTP 403 handshake rejection).
     await websocket.accept(subprotocol=subprotocol)
+    if throttled:
+        await websocket.close(code=4429, reason="too many failed logins from this address; wait a minute")
+        return
     if principal is None:
         await websocket.close(code=4401, reason="invalid or missing token")
         return
@@ -119,7 +146,11 @@ async def live_ws(websocket: WebSocket) -> None:
         return
     hub: LiveHub = websocket.app.state.live_hub
     qp = websocket.query_params
-    sub = hub.subscribe(principal, _split(qp.getlist("queue")), _split(qp.getlist("channel")))
+    queues = _split(qp.getlist("queue"))
+    if _out_of_scope(principal, queues):
+        await websocket.close(code=4403, reason=OUT_OF_SCOPE)
+        return
+    sub = hub.subscribe(principal, queues, _split(qp.getlist("channel")))
 
     async def reader() -> None:
         while True:

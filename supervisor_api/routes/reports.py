@@ -2,21 +2,22 @@
 from __future__ import annotations
 
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from fastapi.responses import ORJSONResponse, PlainTextResponse
+from fastapi.responses import PlainTextResponse
 
 from pipeline import reports
 from supervisor_api.deps import Principal, require
+from supervisor_api.schemas import REPORT_MODELS, errors, json_response
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
 
-_ERRORS = {
-    400: {"description": "A parameter is wrong; `detail` names it and says why."},
-    401: {"description": "Missing or invalid token."},
-    403: {"description": "The token may not read reports, or not this queue."},
-    503: {"description": "ClickHouse unavailable."},
-}
+_ERRORS = errors(400, 401, 403, 429, 503,
+                 e403="The token's role may not read reports (admin, supervisor and planner may), or "
+                      "`queue` is outside the token's scope (same answer whether or not the queue exists).",
+                 e503="ClickHouse unavailable; retry after `Retry-After` seconds.")
+OUT_OF_SCOPE = "not allowed for this queue"
 
 
 async def _run(request: Request, name: str, principal: Principal, raw: dict, fmt: str):
@@ -24,10 +25,11 @@ async def _run(request: Request, name: str, principal: Principal, raw: dict, fmt
         wanted = raw.get("queue")
         if wanted:
             if not principal.can_see(wanted):
-                raise HTTPException(403, "not allowed for this queue")
+                raise HTTPException(403, OUT_OF_SCOPE)
         else:
             raw["allowed_queues"] = sorted(principal.queues)
     try:
+        _check_zone(raw.get("tz"))
         params = reports.parse_params(raw)
     except reports.ReportError as exc:
         raise HTTPException(400, exc.as_dict())
@@ -43,7 +45,19 @@ async def _run(request: Request, name: str, principal: Principal, raw: dict, fmt
     if fmt == "csv":
         return PlainTextResponse(reports.to_csv(reports.table_rows(name, result)), media_type="text/csv",
                                  headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
-    return ORJSONResponse(result)
+    return json_response(result)
+
+
+def _check_zone(tz: str | None) -> None:
+    """ZoneInfo raises OSError for a directory ("Europe") or an over-long name, which
+    pipeline.reports' validator does not catch (it would be a 500): answer 400 here."""
+    if not tz:
+        return
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise reports.ReportError("tz", f"unknown IANA time zone {tz[:64]!r}; use e.g. 'Europe/Madrid' "
+                                        "or 'UTC'") from None
 
 
 def _endpoint(name: str, summary: str):
@@ -62,8 +76,14 @@ def _endpoint(name: str, summary: str):
                "tz": tz, "by": by}
         return await _run(request, name, principal, raw, format)
 
-    router.add_api_route(f"/{name}", endpoint, methods=["GET"], summary=summary, responses=_ERRORS,
-                         name=f"report_{name}")
+    responses = {200: {"model": REPORT_MODELS[name],
+                       "description": "The report as JSON, or CSV (`text/csv`) with `format=csv`.",
+                       "content": {"text/csv": {"schema": {"type": "string"}}}},
+                 **_ERRORS}
+    router.add_api_route(f"/{name}", endpoint, methods=["GET"], summary=summary, responses=responses,
+                         name=f"report_{name}",
+                         description="Scoped tokens only see their queues: without `queue`, rows of "
+                                     "other queues are left out; asking for another queue is 403.")
 
 
 _endpoint("queues", "Interval report per queue: offered, answered, abandoned, service level, ASA, AHT")

@@ -8,14 +8,35 @@ from fastapi import APIRouter, Depends, Request
 
 from pipeline.kafka_admin import consumer_lag, reachable
 from pipeline.settings import mask_dsn
+from urllib.parse import urlsplit
+
 from supervisor_api.deps import settings_dep
+from supervisor_api.schemas import Status
 
 router = APIRouter(prefix="/api/v1", tags=["status"])
 
 
-@router.get("/status", summary="Health of Kafka and ClickHouse, consumer lag and rows landed")
+@router.get("/status", summary="Health of Kafka and ClickHouse, consumer lag and rows landed",
+            response_model=Status,
+            description="Open (no token): health checks and load balancers use it. It carries no "
+                        "secret: the ClickHouse DSN's password is masked (also inside error messages), "
+                        "tokens and the token file are never shown.")
 async def get_status(request: Request, settings=Depends(settings_dep)) -> dict:
     return await collect_status(settings, request.app.state.warehouse)
+
+
+def _scrub(text: str | None, settings) -> str | None:
+    """Error messages may quote the DSN or its password: mask them."""
+    if not text:
+        return text
+    dsn = settings.clickhouse_dsn
+    text = text.replace(dsn, mask_dsn(dsn))
+    password = urlsplit(dsn).password
+    if password:
+        text = text.replace(password, "****")
+    if settings.admin_token:
+        text = text.replace(settings.admin_token, "****")
+    return text
 
 
 async def collect_status(settings, warehouse) -> dict:
@@ -30,7 +51,8 @@ async def collect_status(settings, warehouse) -> dict:
     ch = await warehouse.health()
     return {
         "version": version("tablero"),
-        "kafka": {"bootstrap": bootstrap, "up": kafka_ok, "error": kafka_error or None,
+        "kafka": {"bootstrap": bootstrap, "up": kafka_ok, "error": _scrub(kafka_error, settings) or None,
                   "lag": lag, "total_lag": sum(r["lag"] for r in lag)},
-        "clickhouse": {"dsn": mask_dsn(settings.clickhouse_dsn), **ch},
+        "clickhouse": {"dsn": mask_dsn(settings.clickhouse_dsn), **ch,
+                       "error": _scrub(ch.get("error"), settings)},
     }

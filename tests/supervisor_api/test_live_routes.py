@@ -54,11 +54,11 @@ def test_http_snapshot_scoped_to_principal(client):
     assert "secret" not in r.text
     v = r.json()
     assert queues_of(v) == ["billing"] and v["total"]["waiting"] == 3 and v["agents"] == []
-    # asking for a queue it cannot see: silently empty, same as a nonexistent queue
+    # asking for a queue it cannot see: 403, the same answer as for a nonexistent queue
     hidden = client.get("/api/v1/live", params={"token": "billing-token", "queue": "secret-vip"})
     missing = client.get("/api/v1/live", params={"token": "billing-token", "queue": "nope"})
-    assert hidden.status_code == missing.status_code == 200
-    assert hidden.json() == missing.json() and hidden.json()["queues"] == []
+    assert hidden.status_code == missing.status_code == 403
+    assert hidden.json() == missing.json() and "secret" not in hidden.text
 
 
 def test_http_query_filters_for_unscoped(client):
