@@ -1,25 +1,30 @@
-"""Tablero benchmarks. `python -m bench.run [--quick] [--n N]` (what `make bench` runs).
+"""Tablero benchmarks. `python -m bench.run [--quick] [--n N] [--only 2,4]` (what `make bench` runs).
 
-Needs a Kafka broker: TABLERO_KAFKA if set, else the local one on 127.0.0.1:19092
-(`tablero kafka start`). Every run uses fresh topics and consumer groups named
-`bench-<run id>-...`, so runs never clash with each other or with the pipeline; they are deleted
-at the end unless --keep-topics.
+Kafka: TABLERO_KAFKA if set; otherwise the bench starts its own single-node broker
+(pipeline.kafka_local.LocalKafka in a temporary directory, free ports) and stops it at the end, so
+`make bench` works on a fresh machine (Java 17 and Maven needed, as for `make test`). Every run
+uses fresh topics, consumer groups and Kafka namespaces (`bench-<run id>-...`,
+`bench-stack-<id>`); they are deleted at the end unless --keep-topics.
 
-Benchmarks (results in bench/results.json and bench/results.md):
+Benchmarks (results in bench/results.json and bench/results.md, all from one run):
   1 ceiling   - N simulated events pre-produced into a fresh topic, then a bare aiokafka consumer
                 decoding them with orjson: the most any Python consumer can do on this machine.
-  2 pipeline  - HOOK for the lead: Tablero's worker over the same topic, events/s.
+  2 pipeline  - the same N events through `tablero up` (one worker: validation, state, changelog,
+                live partials, ClickHouse landing in chDB); bench/pipeline_bench.py.
   3 peer      - the same live per-queue counts (waiting, offered, answered, abandoned) with
                 Quix Streams 3 (stateful apply keyed by contact id, at-least-once, changelog on),
                 events/s from the first to the last message processed; checked against a pure
                 reference.
-  4 ws        - HOOK for the lead: publish-to-websocket latency.
-  5 reports   - HOOK for the lead: report query latencies.
-  6 memory    - HOOK for the lead: worker memory and recovery time.
+  4 ws        - publish -> websocket latency at a fixed 2,000 events/s (p50/p95/p99);
+                bench/pipeline_bench.py.
+  5 reports   - p50/p95 of the queues (15 min and day intervals over 30 days) and conversations
+                reports over a 10-million-event history (quick: 300,000) written straight into
+                chDB; bench/reports_bench.py.
+  6 memory    - RSS of `tablero up` with 100,000 open contacts (quick: 20,000) and the time from
+                a restart after kill -9 to a correct live state; bench/pipeline_bench.py.
 
-Hooks are the functions `bench_pipeline_throughput`, `bench_ws_latency`, `bench_report_latency`,
-`bench_memory_recovery`: each takes (bootstrap, n, topic) and returns a dict with at least
-`events_per_s` or `notes`, or None while not implemented ("pending" in the results).
+--quick runs every part small (about 2 minutes). bench/profile_worker.py profiles the batch path
+without Kafka (pyinstrument).
 """
 from __future__ import annotations
 
@@ -183,48 +188,112 @@ def bench_peer_quix(bootstrap: str, n: int, topic: str, events: list[dict], grou
     }
 
 
-# -- hooks for the lead ------------------------------------------------------------------------------------
+# -- 2, 4, 5, 6: Tablero itself -----------------------------------------------------------------------
+# Each takes a Ctx and returns a result dict (events, seconds, events_per_s, notes, extras).
 
-def bench_pipeline_throughput(bootstrap: str, n: int, topic: str) -> dict[str, Any] | None:
-    """HOOK (2): run Tablero's worker over `topic` (n events already there) and return
-    {"events": n, "seconds": s, "events_per_s": n / s, "notes": ...}. Not implemented yet."""
-    return None
-
-
-def bench_ws_latency(bootstrap: str, n: int, topic: str) -> dict[str, Any] | None:
-    """HOOK (4): publish events at a steady rate, measure publish -> websocket push latency
-    (p50/p95/p99 ms) on /api/v1/live. Not implemented yet."""
-    return None
+class Ctx:
+    def __init__(self, bootstrap: str, events: list[dict], partitions: int, quick: bool, log):
+        self.bootstrap, self.events, self.partitions, self.quick, self.log = bootstrap, events, partitions, quick, log
 
 
-def bench_report_latency(bootstrap: str, n: int, topic: str) -> dict[str, Any] | None:
-    """HOOK (5): land the n events in ClickHouse and time the planners' reports
-    (interval report, staff report, busiest times): p50/p95 ms. Not implemented yet."""
-    return None
+def bench_pipeline_throughput(ctx: Ctx) -> dict[str, Any]:
+    from bench.pipeline_bench import bench_pipeline_throughput as run
+
+    return run(ctx.bootstrap, ctx.events, ctx.partitions, produce, create_topic)
 
 
-def bench_memory_recovery(bootstrap: str, n: int, topic: str) -> dict[str, Any] | None:
-    """HOOK (6): worker RSS after n events and time to recover live state after a restart.
-    Not implemented yet."""
-    return None
+def bench_ws_latency(ctx: Ctx) -> dict[str, Any]:
+    from bench.pipeline_bench import bench_ws_latency as run
+
+    return run(ctx.bootstrap, ctx.events, ctx.partitions, rate=2000, seconds=10 if ctx.quick else 60)
+
+
+def bench_report_latency(ctx: Ctx) -> dict[str, Any]:
+    """Runs bench/reports_bench.py in a subprocess (chDB: one data directory per process)."""
+    import subprocess
+
+    n = 300_000 if ctx.quick else 10_000_000
+    d = tempfile.mkdtemp(prefix="tablero-bench-reports-")
+    try:
+        t = time.perf_counter()
+        res = subprocess.run([sys.executable, "-m", "bench.reports_bench", "--events", str(n), "--dir", d,
+                              "--repeats", "10" if ctx.quick else "20"],
+                             capture_output=True, text=True, cwd=HERE.parent, timeout=3600)
+        if res.returncode != 0:
+            raise RuntimeError(res.stderr[-1500:])
+        r = json.loads(res.stdout.strip().splitlines()[-1])
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+    rep = r["reports"]
+    notes = "; ".join(f"{k} p50 {v['p50_ms']} ms, p95 {v['p95_ms']} ms" for k, v in rep.items())
+    return {"events": r["events"], "seconds": round(time.perf_counter() - t, 1), "events_per_s": None,
+            "history_contacts": r["contacts"], "load_seconds": r["load_seconds"], "reports": rep,
+            "notes": f"synthetic history inserted straight into chDB ({r['contacts']:,} contacts, "
+                     f"{r['events']:,} events, insert_rows in 100k-row batches, {r['load_seconds']} s); " + notes}
+
+
+def bench_memory_recovery(ctx: Ctx) -> dict[str, Any]:
+    from bench.pipeline_bench import bench_memory_recovery as run
+
+    return run(ctx.bootstrap, 20_000 if ctx.quick else 100_000, ctx.partitions, produce, create_topic)
 
 
 HOOKS = [
-    ("2", "pipeline", "Tablero worker throughput", bench_pipeline_throughput),
-    ("4", "ws_latency", "publish -> websocket latency", bench_ws_latency),
-    ("5", "reports", "report latencies", bench_report_latency),
-    ("6", "memory_recovery", "memory & recovery", bench_memory_recovery),
+    ("2", "pipeline", "pipeline: Tablero worker (validation, state, landing)", bench_pipeline_throughput),
+    ("4", "ws_latency", "publish -> websocket latency at 2,000 events/s", bench_ws_latency),
+    ("5", "reports", "report latencies (embedded ClickHouse)", bench_report_latency),
+    ("6", "memory_recovery", "memory with open contacts & recovery after kill -9", bench_memory_recovery),
 ]
 
 
 # -- output ------------------------------------------------------------------------------------------------
+
+GOALS = [
+    ("pipeline events/s per worker", ">= 20,000"),
+    ("pipeline / ceiling", ">= 0.5"),
+    ("pipeline / peer", "> 1"),
+    ("publish -> websocket p99", "<= 250 ms"),
+    ("report p95", "<= 500 ms"),
+    ("worker RSS, 100k open contacts", "<= 512 MB"),
+    ("recovery after kill -9", "<= 10 s"),
+]
+
+
+def summary(res: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(goal, target, measured) rows from the results of one run."""
+    r = res["results"]
+    eps = lambda k: (r.get(k) or {}).get("events_per_s")  # noqa: E731
+    pipe, ceil, peer = eps("pipeline"), eps("ceiling"), eps("peer")
+    ws = r.get("ws_latency") or {}
+    rep = (r.get("reports") or {}).get("reports") or {}
+    mem = r.get("memory_recovery") or {}
+    fmt = lambda v, unit="": "n/a" if v is None else f"{v:,}{unit}"  # noqa: E731
+    worst_p95 = max((v["p95_ms"] for v in rep.values()), default=None)
+    return [
+        (GOALS[0][0], GOALS[0][1], fmt(pipe)),
+        (GOALS[1][0], GOALS[1][1], f"{pipe / ceil:.2f}" if pipe and ceil else "n/a"),
+        (GOALS[2][0], GOALS[2][1], f"{pipe / peer:.2f}" if pipe and peer else "n/a"),
+        (GOALS[3][0], GOALS[3][1], fmt(ws.get("p99_ms"), " ms") + (f" (p50 {ws['p50_ms']} ms, p95 {ws['p95_ms']} ms)"
+                                                                   if "p50_ms" in ws else "")),
+        (GOALS[4][0], GOALS[4][1], fmt(worst_p95, " ms") + (" (worst of " + ", ".join(rep) + ")" if rep else "")),
+        (f"worker RSS, {mem.get('open_contacts', 0):,} open contacts", GOALS[5][1], fmt(mem.get("rss_mb"), " MB")),
+        (GOALS[6][0], GOALS[6][1], fmt(mem.get("recovery_s"), " s")),
+    ]
+
 
 def to_markdown(res: dict[str, Any]) -> str:
     lines = [
         "# Tablero benchmarks", "",
         f"Generated {res['generated_at']} on {res['machine']}; broker {res['bootstrap']}; "
         f"{res['n']:,} simulated events, {res['partitions']} partitions"
-        f"{' (quick)' if res['quick'] else ''}.", "",
+        f"{' (quick)' if res['quick'] else ''}. All numbers from this one run. "
+        "Method: bench/run.py, bench/pipeline_bench.py, bench/reports_bench.py.", "",
+        "## Goals", "",
+        "| goal | target | measured |",
+        "|---|---|---|",
+        *[f"| {g} | {t} | {m} |" for g, t, m in summary(res)],
+        "",
+        "## Details", "",
         "| # | benchmark | events | seconds | events/s | notes |",
         "|---|---|---:|---:|---:|---|",
     ]
@@ -233,9 +302,6 @@ def to_markdown(res: dict[str, Any]) -> str:
         if r is None:
             continue
         num, title = r.get("num", ""), r.get("title", key)
-        if r.get("status") == "pending":
-            lines.append(f"| {num} | {title} | | | | pending (hook not implemented) |")
-            continue
         if r.get("status") == "error":
             lines.append(f"| {num} | {title} | | | | error: {r.get('error', '')} |")
             continue
@@ -243,8 +309,12 @@ def to_markdown(res: dict[str, Any]) -> str:
         notes = r.get("notes", "")
         if "matches_reference" in r:
             notes += "; counts match the reference" if r["matches_reference"] else "; COUNTS DIFFER from the reference"
-        lines.append(f"| {num} | {title} | {r.get('events', ''):,} | {r.get('seconds', '')} | "
-                     f"{f'{eps:,}' if isinstance(eps, int) else (eps or '')} | {notes} |")
+        if key == "ws_latency":
+            notes = f"p50 {r['p50_ms']} ms, p95 {r['p95_ms']} ms, p99 {r['p99_ms']} ms, max {r['max_ms']} ms " \
+                    f"over {r['probes_measured']} probes; " + notes
+        events = r.get("events", "")
+        lines.append(f"| {num} | {title} | {f'{events:,}' if isinstance(events, int) else events} | "
+                     f"{r.get('seconds', '')} | {f'{eps:,}' if isinstance(eps, int) else (eps or '')} | {notes} |")
     lines.append("")
     return "\n".join(lines)
 
@@ -252,9 +322,10 @@ def to_markdown(res: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--quick", action="store_true", help="20,000 events instead of 200,000.")
-    p.add_argument("--n", type=int, default=None, help="Number of simulated events.")
-    p.add_argument("--partitions", type=int, default=4, help="Partitions of the bench topic.")
+    p.add_argument("--quick", action="store_true", help="Every part small (under 2 minutes).")
+    p.add_argument("--n", type=int, default=None, help="Number of simulated events (default 200,000; quick 20,000).")
+    p.add_argument("--partitions", type=int, default=4, help="Partitions of the bench topics.")
+    p.add_argument("--only", default="", help="Comma-separated parts to run among 2,3,4,5,6 (1 always runs).")
     p.add_argument("--out-dir", type=Path, default=HERE, help="Where results.json/results.md go.")
     p.add_argument("--keep-topics", action="store_true", help="Do not delete the bench topics.")
     args = p.parse_args(argv)
@@ -263,11 +334,50 @@ def main(argv: list[str] | None = None) -> int:
         p.error("--n must be >= 1")
     if args.partitions < 1:
         p.error("--partitions must be >= 1")
+    only = set(filter(None, args.only.split(",")))
+    log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
 
-    bootstrap = bootstrap_servers()
+    broker = None
+    bootstrap = os.environ.get("TABLERO_KAFKA")
+    if not bootstrap:  # a fresh machine: our own single-node broker, stopped at the end
+        from pipeline.kafka_local import KafkaSetupError, LocalKafka
+
+        broker = LocalKafka(Path(tempfile.mkdtemp(prefix="tablero-bench-kafka-")), _free_pair())
+        try:
+            broker.start(progress=log)
+        except KafkaSetupError as exc:
+            log(f"error: {exc}")
+            return 1
+        bootstrap = broker.bootstrap
+    try:
+        return _run(args, n, only, bootstrap, log)
+    finally:
+        if broker is not None:
+            broker.stop()
+            shutil.rmtree(broker.data_dir, ignore_errors=True)
+
+
+def _free_pair() -> int:
+    """A free port whose successor is free too (the local broker's controller)."""
+    import socket
+
+    for _ in range(50):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port < 65000:
+            try:
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", port + 1))
+                return port
+            except OSError:
+                continue
+    raise RuntimeError("no free port pair for the local Kafka broker")
+
+
+def _run(args, n: int, only: set[str], bootstrap: str, log) -> int:
     run_id = f"bench-{datetime.now(timezone.utc):%Y%m%d%H%M%S}-{uuid.uuid4().hex[:6]}"
     topic = f"{run_id}-events"
-    log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
 
     log(f"simulating {n:,} events ...")
     t = time.perf_counter()
@@ -290,34 +400,48 @@ def main(argv: list[str] | None = None) -> int:
         log("1 ceiling ...")
         r = asyncio.run(bench_ceiling(bootstrap, n, topic, args.partitions))
         results["ceiling"] = {"num": "1", "title": "ceiling: bare aiokafka + orjson", **r}
-        log("3 peer (Quix Streams) ...")
-        try:
-            r = bench_peer_quix(bootstrap, n, topic, events, group=f"{run_id}-quix")
-            results["peer"] = {"num": "3", "title": "peer: Quix Streams live per-queue counts", **r}
-        except Exception as exc:  # noqa: BLE001
-            results["peer"] = {"num": "3", "title": "peer: Quix Streams", "status": "error",
-                               "error": f"{type(exc).__name__}: {exc}"}
-        for num, key, title, hook in HOOKS:
-            log(f"{num} {title} ...")
+        if not only or "3" in only:
+            log("3 peer (Quix Streams) ...")
             try:
-                r = hook(bootstrap, n, topic)
-                results[key] = ({"num": num, "title": title, "status": "pending"} if r is None
-                                else {"num": num, "title": title, **r})
+                r = bench_peer_quix(bootstrap, n, topic, events, group=f"{run_id}-quix")
+                results["peer"] = {"num": "3", "title": "peer: Quix Streams live per-queue counts", **r}
             except Exception as exc:  # noqa: BLE001
+                results["peer"] = {"num": "3", "title": "peer: Quix Streams", "status": "error",
+                                   "error": f"{type(exc).__name__}: {exc}"}
+        ctx = Ctx(bootstrap, events, args.partitions, args.quick, log)
+        for num, key, title, hook in HOOKS:
+            if only and num not in only:
+                continue
+            log(f"{num} {title} ...")
+            t = time.perf_counter()
+            try:
+                results[key] = {"num": num, "title": title, **hook(ctx)}
+            except (Exception, asyncio.CancelledError) as exc:  # noqa: BLE001
                 results[key] = {"num": num, "title": title, "status": "error", "error": f"{type(exc).__name__}: {exc}"}
+            log(f"   ... {time.perf_counter() - t:.1f} s: {results[key].get('events_per_s') or results[key].get('error', '')}")
     finally:
         if not args.keep_topics:
             try:
                 delete_topics(bootstrap, run_id)
+                from bench.pipeline_bench import NAMESPACES
+
+                for ns in NAMESPACES:
+                    delete_topics(bootstrap, ns)
             except Exception as exc:  # noqa: BLE001
                 log(f"warning: could not delete the bench topics {run_id}*: {exc}")
 
+    if "pipeline" in results and "ceiling" in results and results["pipeline"].get("events_per_s"):
+        pipe = results["pipeline"]["events_per_s"]
+        results["pipeline"]["ratio_to_ceiling"] = round(pipe / results["ceiling"]["events_per_s"], 3)
+        if (results.get("peer") or {}).get("events_per_s"):
+            results["pipeline"]["ratio_to_peer"] = round(pipe / results["peer"]["events_per_s"], 3)
     out = {
         "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "machine": f"{platform.node()} {platform.machine()} {os.cpu_count()} cpus, Python {platform.python_version()}",
         "bootstrap": bootstrap, "n": n, "partitions": args.partitions, "quick": args.quick,
         "run_id": run_id, "results": results,
     }
+    out["goals"] = [{"goal": g, "target": t, "measured": m} for g, t, m in summary(out)]
     args.out_dir.mkdir(parents=True, exist_ok=True)
     (args.out_dir / "results.json").write_text(json.dumps(out, indent=2) + "\n")
     (args.out_dir / "results.md").write_text(to_markdown(out))

@@ -212,7 +212,10 @@ def insert_rows(client: Any, table: str, rows: list[dict], dedup_token: str | No
             col = [_to_datetime(v) for v in col]
         columns.append(col)
     try:
+        # Known column types: without them clickhouse-connect asks the server (DESCRIBE) on
+        # every insert, a round trip per table per batch on the worker's hot path.
         client.insert(table, columns, column_names=names, column_oriented=True,
+                      column_type_names=[types[n] for n in names],
                       settings=insert_settings(client, dedup_token))
     except OperationalError as exc:
         raise _unavailable(client, exc) from exc

@@ -78,14 +78,15 @@ def consumer_lag(bootstrap: str, group: str = CONSUMER_GROUP, topic: str = EVENT
         parts = consumer.partitions_for_topic(topic) or set()
         tps = [TopicPartition(topic, p) for p in sorted(parts)]
         ends = consumer.end_offsets(tps) if tps else {}
-        committed = {tp: meta.offset for tp, meta in admin.list_consumer_group_offsets(group).items()}
+        offsets = admin.list_group_offsets({group: tps}).get(group, {}) if tps else {}
+        committed = {tp: meta.offset for tp, meta in offsets.items()}
         rows = []
         for tp in tps:
             c = committed.get(tp, -1)
             end = ends.get(tp, 0)
-            rows.append({"partition": tp.partition, "end_offset": end,
-                         "committed": None if c is None or c < 0 else c,
-                         "lag": end - (c if c and c > 0 else 0)})
+            c = None if c is None or c < 0 else c
+            rows.append({"partition": tp.partition, "end_offset": end, "committed": c,
+                         "lag": end - (c or 0)})
         return rows
     finally:
         consumer.close()

@@ -50,7 +50,7 @@ class KafkaStatus(BaseModel):
     up: bool
     error: str | None
     lag: list[LagRow]
-    total_lag: int
+    total_lag: int | None
 
 
 class ClickHouseStatus(BaseModel):

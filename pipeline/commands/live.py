@@ -65,8 +65,11 @@ def live(queue: str = typer.Option(None, "--queue", help="Only this queue."),
         try:
             if once:
                 await asyncio.sleep(3)
+                import sys
+
                 from rich.console import Console
-                Console().print(render(sink.view, queue))
+                # piped output: wide enough that queue names are never cut
+                Console(width=None if sys.stdout.isatty() else 200).print(render(sink.view, queue))
                 return
             with Live(render({}), refresh_per_second=2) as screen:
                 while True:

@@ -136,7 +136,7 @@ def status(api_url: str = typer.Option(None, "--api", help="Ask a running API (e
     k, c = data["kafka"], data["clickhouse"]
     console.print(f"tablero {data['version']}")
     console.print(f"Kafka {k['bootstrap']}: " + ("[green]up[/green]" if k["up"] else f"[red]down[/red] {k['error']}")
-                  + f", total lag {k['total_lag']}")
+                  + (f", total lag {k['total_lag']}" if k["total_lag"] is not None else ", lag unknown"))
     if k["lag"]:
         t = Table("partition", "end", "committed", "lag")
         for r in k["lag"]:

@@ -43,16 +43,20 @@ async def collect_status(settings, warehouse) -> dict:
     bootstrap = settings.kafka_bootstrap
     kafka_ok, kafka_error = await asyncio.to_thread(reachable, bootstrap)
     lag: list[dict] = []
+    lag_known = False
     if kafka_ok:
         try:
             lag = await asyncio.to_thread(consumer_lag, bootstrap)
+            lag_known = True
         except Exception as exc:  # lag is informative; status must still answer
             kafka_error = f"lag unavailable: {exc!r}"
     ch = await warehouse.health()
     return {
         "version": version("tablero"),
         "kafka": {"bootstrap": bootstrap, "up": kafka_ok, "error": _scrub(kafka_error, settings) or None,
-                  "lag": lag, "total_lag": sum(r["lag"] for r in lag)},
+                  "lag": lag,
+                  # None, not 0, when unknown: a caller waiting for "caught up" must not be fooled
+                  "total_lag": sum(r["lag"] for r in lag) if lag_known else None},
         "clickhouse": {"dsn": mask_dsn(settings.clickhouse_dsn), **ch,
                        "error": _scrub(ch.get("error"), settings)},
     }

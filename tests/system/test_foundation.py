@@ -7,7 +7,10 @@ import clickhouse_connect
 from kafka import KafkaProducer
 import orjson
 
-from tests.system.stack import wait_for
+import subprocess
+import sys
+
+from tests.system.stack import ROOT, wait_for
 
 
 def contact_events(n: int, prefix: str, start: dt.datetime) -> list[dict]:
@@ -41,6 +44,15 @@ def test_kafka_and_http_events_land_in_clickhouse(stack):
     rows = wait_for(lambda: (s := stack.status()["clickhouse"]["rows"]).get("events", 0) >= total and s,
                     timeout=90, what="events landed")
     assert rows["events"] == total
+
+    kafka = wait_for(lambda: (k := stack.status()["kafka"])["total_lag"] == 0 and k, timeout=60, what="lag 0")
+    assert len(kafka["lag"]) == stack.partitions
+    assert sum(p["committed"] or 0 for p in kafka["lag"]) == total
+
+    live = subprocess.run([sys.executable, "-m", "pipeline.cli", "live", "--once"], env=stack.env(),
+                          capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert live.returncode == 0, live.stderr
+    assert "billing" in live.stdout and "sales" in live.stdout
 
     stack.stop()  # chDB: one process per directory, so read it after the worker stopped
     client = clickhouse_connect.get_client(dsn=f"chdb://{stack.data_dir.resolve()}/clickhouse")
