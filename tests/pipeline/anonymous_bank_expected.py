@@ -1,4 +1,4 @@
-"""Independent expectations for /work/shared/data/anonymous_bank_february_1999.tsv.
+"""Independent expectations for tests/data/anonymous_bank_february_1999.tsv.
 
 Deliberately does NOT import pipeline.importers: it re-derives, from the raw file, what the
 pipeline must report after importing it. Mapping rules (shared with the importer's spec):
@@ -22,8 +22,9 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
+from tests.datasets import ANONYMOUS_BANK
 
-DATA = Path("/work/shared/data/anonymous_bank_february_1999.tsv")
+DATA = ANONYMOUS_BANK
 SL_THRESHOLD_S = 20.0
 NO_AGENT = "NO_SERVER"
 UTC = dt.timezone.utc

@@ -11,8 +11,9 @@ from pipeline.importers.anonymous_bank import iter_events
 from pipeline.publisher import ndjson_lines, publish_lines
 from tests.pipeline import anonymous_bank_expected as bank
 from tests.system.stack import wait_for
+from tests.datasets import ANONYMOUS_BANK
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "anonymous_bank_february_1999.tsv"
+DATA = ANONYMOUS_BANK
 RANGE = {"from": "1999-02-01", "to": "1999-03-01", "tz": "UTC"}
 
 

@@ -12,8 +12,9 @@ from pipeline.importers.anonymous_bank import (
 )
 from pipeline.schemas.event import Event
 from pipeline.validation import validate
+from tests.datasets import ANONYMOUS_BANK
 
-REAL = Path("/work/shared/data/anonymous_bank_february_1999.tsv")
+REAL = ANONYMOUS_BANK
 HEADER = "\t".join(COLUMNS)
 
 

@@ -1,0 +1,4 @@
+"""Paths of the real data sets the tests use (committed under tests/data)."""
+from pathlib import Path
+
+ANONYMOUS_BANK = Path(__file__).resolve().parent / "data" / "anonymous_bank_february_1999.tsv"
