@@ -26,9 +26,11 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+
+from pipeline.zones import ZoneName
 
 CHANNELS = ("voice", "chat", "email")
 DEFAULT_THRESHOLDS = {"voice": 20.0, "chat": 60.0, "email": 14400.0}
@@ -93,20 +95,12 @@ class QueueConfig(_Strict):
 
 
 class QueueSettings(_Strict):
-    site_tz: str = "UTC"
+    site_tz: ZoneName = "UTC"
     channels: dict[Channel, ChannelDefaults] = Field(default_factory=dict)
     queues: dict[str, QueueConfig] = Field(default_factory=dict)
     _cache: dict = PrivateAttr(default_factory=dict)
     _tz: Any = PrivateAttr(default=None)
 
-    @field_validator("site_tz")
-    @classmethod
-    def _zone(cls, v: str) -> str:
-        try:
-            ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown IANA time zone {v!r}; use e.g. 'Europe/Madrid'") from None
-        return v
 
     @field_validator("queues")
     @classmethod

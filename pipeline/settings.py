@@ -5,10 +5,12 @@ import re
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from pipeline.zones import ZoneName
 
 DEFAULT_DATA_DIR = Path("data")
 
@@ -29,7 +31,7 @@ class Settings(BaseSettings):
         "", description="ClickHouse DSN: chdb:///path (embedded) or http(s)://user:pass@host:8123/db. "
         "Empty: chdb:///<data_dir>/clickhouse.")
     data_dir: Path = Field(DEFAULT_DATA_DIR, description="Where the local broker, chDB and caches live.")
-    site_tz: str = Field("UTC", description="IANA time zone of the site: 'today' starts at its midnight.")
+    site_tz: ZoneName = Field("UTC", description="IANA time zone of the site: 'today' starts at its midnight.")
     queues_file: Path | None = Field(None, description="TOML file with per-queue settings.")
     topic_partitions: int = Field(4, ge=1, le=1024, description="Partitions of tablero.events.")
     api_host: str = Field("127.0.0.1")
@@ -47,14 +49,6 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(16 * 1024 * 1024, ge=1024, description="Largest HTTP ingest body, bytes.")
     max_events_per_request: int = Field(10000, ge=1)
 
-    @field_validator("site_tz")
-    @classmethod
-    def _known_zone(cls, v: str) -> str:
-        try:
-            ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError, OSError):
-            raise ValueError(f"unknown IANA time zone {v!r}; use e.g. 'Europe/Madrid' or 'UTC'") from None
-        return v
 
     @field_validator("clickhouse")
     @classmethod

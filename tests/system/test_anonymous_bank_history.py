@@ -3,7 +3,6 @@ computes independently from the raw file; importing it twice lands nothing new."
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import pytest
 
