@@ -1,10 +1,21 @@
 /* Tablero history reports. Charts: vendored uPlot (static/vendor/uplot). Tolerant of missing keys.
  *
  * Requests (Authorization: Bearer <token>; token from ?token= or localStorage "tablero.token"):
- *   GET /api/v1/reports/{queues,conversations,agents}?from=YYYY-MM-DD&to=YYYY-MM-DD&by=15m|hour|day
- *       &tz=<IANA>&queue=<q>(repeatable)&channel=<c>[&format=csv]
- *   `from` is the first day, `to` the day AFTER the last day shown in the form (half-open range),
- *   both local dates in `tz`.
+ *   GET /api/v1/reports/{queues,conversations,agents}?from=YYYY-MM-DD&to=YYYY-MM-DD
+ *       &by=15m|hour|day|week&tz=<IANA>[&queue=<q>][&channel=<c>][&agent=<a>][&tag=<t>][&format=csv]
+ *   `from` is the first day and `to` the LAST day shown (pipeline/reports.py: a date `to` is
+ *   inclusive), both local dates in `tz`.
+ * Shapes (pipeline/reports.py):
+ *   queues        {rows: [{queue, channel, start (ISO, tz offset), offered, answered, abandoned,
+ *                  short_abandoned, answered_within_sl, asa_s, aht_s, service_level}], total: {...}}
+ *   conversations flat headline keys (conversations, customers, first_response_s {mean,p50,p90,count},
+ *                  csat {mean, good_share, ratings}, ...), response_time_buckets / handle_time_buckets
+ *                  {label: count}, busiest [{weekday 1=Mon, hour, conversations}],
+ *                  tags [{tag, conversations}], previous {from, to, ...headline}
+ *   agents        {rows: [{agent, handled, replies, closed, closed_without_reply, handle_s, aht_s,
+ *                  first_response_s, customers, csat {mean, good_share, ratings}}]}
+ * The previous period of the interval totals comes from a second queues request (same length,
+ * immediately before, by=day).
  */
 (function () {
   "use strict";
@@ -50,7 +61,10 @@
   const label = (k) => /^(csat|asa_s|aht_s)$/.test(k) ? k.replace(/_s$/, "").toUpperCase() : k.replace(/_s$/, "").replace(/_/g, " ").replace(/^./, (c) => c.toUpperCase());
   function fmtFor(key, v) {
     if (/_s$/.test(key)) return fmtDuration(v);
-    if (/(service_level|csat|rate|share|compliance)/.test(key) && isNum(v) && v <= 1) return fmtPct(v);
+    if (/(service_level|rate|share|compliance)/.test(key) && isNum(v) && v <= 1) return fmtPct(v);
+    if (key === "csat" || key === "csat_mean") return isNum(v) ? v.toFixed(2) : "–";  // mean score 1–5
+    if (/per_(day|customer|conversation)/.test(key)) return isNum(v) ? v.toLocaleString(undefined, { maximumFractionDigits: 1 }) : "–";
+    if (Number.isInteger(v)) return fmtInt(v);
     return fmtNum(v);
   }
   function toEpoch(v) {
@@ -83,21 +97,33 @@
     return true;
   }
 
+  function daysBetween(a, b) {
+    return Math.round((Date.parse(b + "T00:00:00Z") - Date.parse(a + "T00:00:00Z")) / 86400000);
+  }
+
   function query(extra) {
     const p = new URLSearchParams();
     p.set("from", $("from").value);
-    p.set("to", addDays($("to").value || $("from").value, 1));
+    p.set("to", $("to").value || $("from").value);  // inclusive: the last day shown
     p.set("by", $("by").value);
     p.set("tz", $("tz").value || defaultTz);
-    for (const q of $("queue").value.split(",").map((s) => s.trim()).filter(Boolean)) p.append("queue", q);
-    if ($("channel").value) p.set("channel", $("channel").value);
+    for (const k of ["queue", "channel", "agent", "tag"]) {
+      const v = $(k).value.trim();
+      if (v) p.set(k, v);
+    }
     for (const [k, v] of Object.entries(extra || {})) p.set(k, v);
     return p;
   }
 
+  // the period of the same length immediately before (whole days, like pipeline/reports.py)
+  function previousRange() {
+    const from = $("from").value, to = $("to").value || from;
+    const n = daysBetween(from, to) + 1;
+    return { from: addDays(from, -n), to: addDays(from, -1) };
+  }
+
   function syncUrl() {
     const p = query();
-    p.set("to", $("to").value);  // the URL keeps the inclusive date shown in the form
     const preset = $("presets").querySelector("button.active");
     if (preset) p.set("range", preset.dataset.preset);
     history.replaceState(null, "", location.pathname + "?" + p.toString());
@@ -112,7 +138,16 @@
       askToken(res.status === 401 ? "The token was not accepted." : "This token cannot read reports.");
       throw new Error(res.status === 401 ? "not authorised" : "forbidden");
     }
-    if (!res.ok) throw new Error("HTTP " + res.status);
+    if (!res.ok) {
+      let why = "HTTP " + res.status;
+      try {
+        const body = await res.json();
+        const d = body && body.detail;
+        if (d && typeof d === "object" && d.reason) why += ": " + (d.param ? d.param + ": " : "") + d.reason;
+        else if (typeof d === "string") why += ": " + d;
+      } catch (e) { /* not JSON */ }
+      throw new Error(why);
+    }
     return res;
   }
 
@@ -123,8 +158,12 @@
     $("load-status").textContent = "Loading…";
     document.body.dataset.loaded = "";
     const kinds = ["queues", "conversations", "agents"];
+    const prev = previousRange();
+    const prevReq = api("queues", { from: prev.from, to: prev.to, by: "day" }).then((r) => r.json()).catch(() => null);
     const results = await Promise.allSettled(kinds.map((k) => api(k).then((r) => r.json())));
+    const prevQueues = await prevReq;
     if (seq !== loadSeq) return;
+    data.previousQueues = prevQueues ? Object.assign({ from: prev.from, to: prev.to }, obj(prevQueues.total)) : null;
     kinds.forEach((k, i) => {
       const r = results[i];
       data[k] = r.status === "fulfilled" ? obj(r.value) : null;
@@ -144,15 +183,28 @@
     renderAgents();
   }
 
-  function card(key, value, prev) {
-    let delta = null;
-    if (isNum(value) && isNum(prev) && prev !== 0) {
-      const d = (value - prev) / Math.abs(prev);
-      delta = el("span", { class: "delta " + (d >= 0 ? "up" : "down"), text: (d >= 0 ? "▲ " : "▼ ") + Math.abs(d * 100).toFixed(1) + "% vs previous" });
+  // value: number, or {mean, p50, p90, count} / {mean, good_share, ratings}; prev: same shape
+  const main = (v) => isNum(v) ? v : (v && typeof v === "object" && isNum(v.mean) ? v.mean : null);
+  const LOWER_IS_BETTER = /(_s$|abandoned)/;
+
+  function card(key, value, prev, title, sub) {
+    const v = main(value), pv = main(prev);
+    let delta;
+    if (prev === undefined) delta = null;
+    else if (!isNum(pv)) delta = el("span", { class: "delta flat", text: "previous: –" });
+    else if (!isNum(v)) delta = el("span", { class: "delta flat", text: "previous: " + fmtFor(key, pv) });
+    else if (pv === 0) delta = el("span", { class: "delta flat", text: v === 0 ? "= previous (0)" : "previous: 0" });
+    else {
+      const d = (v - pv) / Math.abs(pv);
+      const better = LOWER_IS_BETTER.test(key) ? d < 0 : d > 0;
+      delta = el("span", { class: "delta " + (d === 0 ? "flat" : better ? "up" : "down"),
+        title: "previous period: " + fmtFor(key, pv),
+        text: (d > 0 ? "▲ " : d < 0 ? "▼ " : "= ") + Math.abs(d * 100).toFixed(1) + "% vs " + fmtFor(key, pv) });
     }
     return el("div", { class: "card", "data-key": key },
-      el("span", { class: "card-label", text: label(key) }),
-      el("span", { class: "card-value", text: fmtFor(key, value) }), delta);
+      el("span", { class: "card-label", text: title || label(key) }),
+      el("span", { class: "card-value", text: fmtFor(key, v) }),
+      sub ? el("span", { class: "card-sub", text: sub }) : null, delta);
   }
 
   function queueTotals(rows) {
@@ -163,19 +215,44 @@
     return t;
   }
 
+  const pctls = (x) => {
+    const o = obj(x);
+    return isNum(o.p50) || isNum(o.p90) ? "p50 " + fmtDuration(o.p50) + " · p90 " + fmtDuration(o.p90) : "";
+  };
+
   function renderSummary() {
     const cards = [];
     const q = data.queues;
     if (q) {
-      const t = queueTotals(arr(q.rows));
-      const prev = obj(q.previous);
-      for (const k of ["offered", "answered", "abandoned", "service_level"]) cards.push(card(k, t[k], prev[k]));
+      const t = Object.keys(obj(q.total)).length ? obj(q.total) : queueTotals(arr(q.rows));
+      const prev = data.previousQueues || {};
+      const has = data.previousQueues !== null && data.previousQueues !== undefined;
+      for (const [k, title] of [["offered", "Offered"], ["answered", "Answered"], ["abandoned", "Abandoned"],
+        ["service_level", "Service level"], ["asa_s", "ASA"], ["aht_s", "AHT"]]) {
+        cards.push(card(k, t[k], has ? (prev[k] ?? null) : undefined, title));
+      }
     }
     const c = data.conversations;
     if (c) {
-      const s = obj(c.summary), prev = obj(c.previous);
-      for (const [k, v] of Object.entries(s)) if (!cards.some((x) => x.dataset.key === k)) cards.push(card(k, v, prev[k]));
-    }
+      const prev = c.previous && typeof c.previous === "object" ? c.previous : null;
+      const pv = (k) => prev ? (prev[k] ?? null) : undefined;
+      const spec = [
+        ["conversations", "Conversations"], ["customers", "Customers"],
+        ["conversations_per_day", "Per day"], ["conversations_per_customer", "Per customer"],
+        ["first_response_s", "First response", pctls], ["response_time_s", "Response time", pctls],
+        ["handle_time_s", "Handle time", pctls], ["resolution_time_s", "Resolution time", pctls],
+        ["replies_per_conversation", "Replies per conversation"],
+        ["resolved_on_first_reply_share", "Resolved on first reply"],
+        ["sla_compliance", "SLA compliance"],
+        ["csat", "CSAT", (x) => { const o = obj(x); return isNum(o.good_share) ? fmtPct(o.good_share) + " ≥ 4 · " + fmtInt(o.ratings) + " ratings" : (isNum(o.ratings) ? fmtInt(o.ratings) + " ratings" : ""); }],
+      ];
+      for (const [k, title, subf] of spec) {
+        if (!(k in c)) continue;
+        cards.push(card(k, c[k], pv(k), title, subf ? subf(c[k]) : ""));
+      }
+      $("previous-range").textContent = prev && prev.from ? "(compared with " + String(prev.from).slice(0, 10) + " – " +
+        (isNum(toEpoch(prev.to)) ? localDate(new Date((toEpoch(prev.to) - 1) * 1000), $("tz").value || defaultTz) : String(prev.to).slice(0, 10)) + ")" : "";
+    } else $("previous-range").textContent = "";
     $("summary").replaceChildren(...cards);
   }
 
@@ -232,7 +309,7 @@
     }, [xs, sl]);
 
     const cols = [
-      { key: "queue", label: "Queue" },
+      { key: "queue", label: "Queue" }, { key: "channel", label: "Channel" },
       { key: "start", label: "Interval start", fmt: (v) => { const t = toEpoch(v); return t === null ? String(v ?? "–") : fmtStart(t); } },
       { key: "offered", label: "Offered", fmt: fmtInt }, { key: "answered", label: "Answered", fmt: fmtInt },
       { key: "abandoned", label: "Abandoned", fmt: fmtInt }, { key: "short_abandoned", label: "Short abandoned", fmt: fmtInt },
@@ -243,15 +320,23 @@
   }
 
   function fmtStart(t) {
+    const daily = $("by").value === "day" || $("by").value === "week";
     try {
-      return new Intl.DateTimeFormat(undefined, { timeZone: $("tz").value || defaultTz, month: "short", day: "2-digit",
-        weekday: "short", hour: "2-digit", minute: "2-digit" }).format(new Date(t * 1000));
+      return new Intl.DateTimeFormat(undefined, Object.assign({ timeZone: $("tz").value || defaultTz, month: "short",
+        day: "2-digit", weekday: "short", year: daily ? "numeric" : undefined },
+        daily ? {} : { hour: "2-digit", minute: "2-digit" })).format(new Date(t * 1000));
     } catch (e) { return new Date(t * 1000).toISOString(); }
   }
 
-  function bucketChart(name, div, buckets, color) {
+  // buckets: [{bucket, count}] (from the {label: count} dicts of the conversations report)
+  function bucketChart(name, div, buckets, color, emptyText) {
     const labels = buckets.map((b) => String(b.bucket ?? ""));
     const counts = buckets.map((b) => num(b.count));
+    if (buckets.length && !counts.some((x) => x > 0)) {
+      if (charts[name]) { charts[name].destroy(); delete charts[name]; }
+      div.replaceChildren(el("p", { class: "muted empty-chart", text: emptyText }));
+      return;
+    }
     makeChart(name, div, {
       height: 220, legend: { show: false },
       scales: { x: { time: false, range: [-0.6, labels.length - 0.4] }, y: { range: (u, min, max) => [0, Math.max(1, max * 1.1)] } },
@@ -265,20 +350,24 @@
 
   function renderConversations() {
     const c = obj(data.conversations);
-    const rb = arr(c.response_time_buckets), hb = arr(c.handle_time_buckets);
-    bucketChart("response", $("chart-response"), rb, "#4aa3ff");
-    bucketChart("handle", $("chart-handle"), hb, "#a77bf3");
+    const buckets = (x) => Array.isArray(x) ? x.map((b) => ({ bucket: obj(b).bucket, count: obj(b).count }))
+      : Object.entries(obj(x)).map(([bucket, count]) => ({ bucket, count }));
+    const rb = buckets(c.response_time_buckets), hb = buckets(c.handle_time_buckets);
+    bucketChart("response", $("chart-response"), rb, "#4aa3ff",
+      "No response times in this range (they need customer messages answered by an agent: email and chat).");
+    bucketChart("handle", $("chart-handle"), hb, "#a77bf3", "No handled contacts in this range.");
     setTable("buckets", [{ key: "kind", label: "Kind" }, { key: "bucket", label: "Bucket" }, { key: "count", label: "Count", fmt: fmtInt }],
       rb.map((b) => ({ kind: "response time", bucket: b.bucket, count: b.count }))
         .concat(hb.map((b) => ({ kind: "handle time", bucket: b.bucket, count: b.count }))), { sortable: true, keepOrder: true });
 
     // heatmap: weekday (1 = Monday .. 7 = Sunday) x hour
-    const busiest = arr(c.busiest);
+    const busiest = arr(c.busiest).map((b) => ({ weekday: obj(b).weekday, hour: obj(b).hour,
+      conversations: obj(b).conversations ?? obj(b).count }));
     const grid = {};
     let max = 0;
     for (const b of busiest) {
       const k = num(b.weekday) + ":" + num(b.hour);
-      grid[k] = (grid[k] || 0) + num(b.count);
+      grid[k] = (grid[k] || 0) + num(b.conversations);
       max = Math.max(max, grid[k]);
     }
     const cells = [el("div", { class: "hm-corner" })];
@@ -296,16 +385,29 @@
     $("heatmap").replaceChildren(...(busiest.length ? cells : [el("p", { class: "muted", text: "No data for this range." })]));
     $("heatmap").classList.toggle("empty", !busiest.length);
     setTable("busiest", [{ key: "weekday", label: "Weekday", fmt: (v) => WEEKDAYS[v - 1] || String(v) },
-      { key: "hour", label: "Hour", fmt: fmtInt }, { key: "count", label: "Contacts", fmt: fmtInt }], busiest);
-    setTable("tags", [{ key: "tag", label: "Tag" }, { key: "count", label: "Count", fmt: fmtInt }], arr(c.tags));
+      { key: "hour", label: "Hour", fmt: fmtInt }, { key: "conversations", label: "Conversations", fmt: fmtInt }], busiest);
+    setTable("tags", [{ key: "tag", label: "Tag" }, { key: "conversations", label: "Conversations", fmt: fmtInt }],
+      arr(c.tags).map((t) => ({ tag: obj(t).tag, conversations: obj(t).conversations ?? obj(t).count })));
   }
 
   function renderAgents() {
-    const rows = arr(data.agents && data.agents.rows);
-    const known = ["agent", "handled", "replies", "closed", "closed_without_reply", "handle_s", "aht_s", "first_response_s", "customers", "csat"];
-    const keys = known.slice();
-    for (const r of rows) for (const k of Object.keys(obj(r))) if (!keys.includes(k)) keys.push(k);
-    setTable("agents", keys.map((k) => ({ key: k, label: k === "csat" ? "CSAT" : k === "aht_s" ? "AHT" : label(k),
+    // nested csat {mean, good_share, ratings} becomes three sortable columns
+    const rows = arr(data.agents && data.agents.rows).map((r) => {
+      const o = Object.assign({}, obj(r));
+      if (o.csat && typeof o.csat === "object") {
+        const cs = o.csat;
+        delete o.csat;
+        o.csat = cs.mean ?? null; o.csat_good_share = cs.good_share ?? null; o.csat_ratings = cs.ratings ?? null;
+      }
+      return o;
+    });
+    const titles = { agent: "Agent", handled: "Handled", replies: "Replies", closed: "Closed",
+      closed_without_reply: "Closed without reply", handle_s: "Handle time", aht_s: "AHT",
+      first_response_s: "First response", customers: "Customers", csat: "CSAT", csat_good_share: "CSAT ≥ 4",
+      csat_ratings: "Ratings" };
+    const keys = Object.keys(titles);
+    for (const r of rows) for (const k of Object.keys(r)) if (!keys.includes(k)) keys.push(k);
+    setTable("agents", keys.map((k) => ({ key: k, label: titles[k] || label(k),
       fmt: k === "agent" ? undefined : (v) => fmtFor(k, v) })), rows);
   }
 
@@ -375,12 +477,14 @@
   }
   async function downloadCsv(name) {
     const fname = `tablero-${name}-${$("from").value}_${$("to").value}.csv`;
-    if (name === "queues" || name === "agents") {
+    if (name === "queues" || name === "agents" || name === "conversations") {
       try {  // the server's CSV has full precision and every column
         const res = await api(name, { format: "csv" });
         saveBlob(new Blob([await res.text()], { type: "text/csv" }), fname);
         return;
-      } catch (e) { /* fall back to what the table shows */ }
+      } catch (e) {
+        if (!tables[name]) { $("load-status").textContent = "CSV download failed: " + e.message; return; }
+      }
     }
     saveBlob(new Blob([tableCsv(name)], { type: "text/csv" }), fname);
   }
@@ -401,8 +505,10 @@
 
   // ---- boot -----------------------------------------------------------------------------------
   $("tz").value = params.get("tz") || defaultTz;
-  $("queue").value = params.getAll("queue").join(",");
+  $("queue").value = params.get("queue") || "";
   $("channel").value = params.get("channel") || "";
+  $("agent").value = params.get("agent") || "";
+  $("tag").value = params.get("tag") || "";
   const range = params.get("range") || (params.get("from") ? "custom" : "7");
   applyPreset(range === "custom" ? "7" : range);
   if (range === "custom") {

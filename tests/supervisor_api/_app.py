@@ -25,8 +25,11 @@ def unique_namespace(prefix: str = "t") -> str:
     return f"{prefix}{os.getpid()}-{next(_seq)}-{uuid.uuid4().hex[:6]}"
 
 
-def make_settings(tmp: Path, kafka: str, **overrides):
-    values = dict(kafka=kafka, kafka_namespace=unique_namespace(), clickhouse=f"chdb://{tmp}/clickhouse",
+def make_settings(tmp: Path, kafka: str, chdb_dir: Path, **overrides):
+    """Settings for one app: its own database inside the process's one chDB directory."""
+    namespace = unique_namespace()
+    values = dict(kafka=kafka, kafka_namespace=namespace,
+                  clickhouse=f"chdb://{chdb_dir}?database=" + namespace.replace("-", "_"),
                   data_dir=tmp, tokens_file=tmp / "tokens.json", admin_token=ADMIN_TOKEN, queues_file=None)
     values.update(overrides)
     return load_settings(**values)

@@ -30,9 +30,9 @@ PUBLISH_ROLES = {"admin", "publisher"}
 
 
 @pytest.fixture(scope="module")
-def env(tmp_path_factory, kafka_bootstrap):
+def env(tmp_path_factory, kafka_bootstrap, chdb_dir):
     tmp = tmp_path_factory.mktemp("acl")
-    settings = make_settings(tmp, kafka_bootstrap)
+    settings = make_settings(tmp, kafka_bootstrap, chdb_dir)
     create_topic(kafka_bootstrap, events_topic(settings))
     store_ = TokenStore(settings.tokens_path)
     tokens = {(role, scope): store_.create(f"{role}-{scope}", role, queues)
@@ -189,7 +189,7 @@ async def test_status_masks_passwords_in_dsn_and_errors(tmp_path, kafka_bootstra
     from supervisor_api.routes.status import collect_status
 
     dsn = "http://tablero:pa55w0rd-xyz@127.0.0.1:1/db"
-    settings = make_settings(tmp_path, kafka_bootstrap, clickhouse=dsn)
+    settings = make_settings(tmp_path, kafka_bootstrap, tmp_path, clickhouse=dsn)
 
     class DownWarehouse:
         async def health(self):

@@ -18,8 +18,8 @@ NDJSON = {**H, "Content-Type": "application/x-ndjson"}
 
 
 @pytest.fixture(scope="module")
-def env(tmp_path_factory, kafka_bootstrap):
-    settings = make_settings(tmp_path_factory.mktemp("ingest"), kafka_bootstrap)
+def env(tmp_path_factory, kafka_bootstrap, chdb_dir):
+    settings = make_settings(tmp_path_factory.mktemp("ingest"), kafka_bootstrap, chdb_dir)
     topic = events_topic(settings)
     create_topic(kafka_bootstrap, topic)
     with running_app(settings, migrate=False) as (app, client):

@@ -18,8 +18,8 @@ from _live_sample import make_view
 
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory, kafka_bootstrap):
-    settings = make_settings(tmp_path_factory.mktemp("openapi"), kafka_bootstrap)
+def app(tmp_path_factory, kafka_bootstrap, chdb_dir):
+    settings = make_settings(tmp_path_factory.mktemp("openapi"), kafka_bootstrap, chdb_dir)
     create_topic(kafka_bootstrap, events_topic(settings))
     with running_app(settings) as (app, _client):
         app.state.live_hub.publish(make_view())

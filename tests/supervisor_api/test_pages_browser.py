@@ -1,15 +1,17 @@
-"""Wallboard and reports pages in headless Chromium (Debian's /usr/bin/chromium, via Playwright).
+"""Wallboard and reports pages in headless Chromium (Debian's /usr/bin/chromium, via Playwright),
+against the REAL app: create_app(settings, run_live_feed=False, migrate=True) served by uvicorn,
+chDB in a database of the session's chDB directory, the session Kafka broker, a Kafka namespace of
+its own, the bootstrap admin token plus tokens made with the app's TokenStore.
 
-The fixture serves the live router + static files with a hub the test feeds directly, and canned
-report JSON from a test-only route. (The lead may later switch the fixture to the real app.)
+The one test-only addition is POST /__test__/publish, which puts a merged live view into
+app.state.live_hub (the live feed from Kafka is covered by the system tests). The reports page
+reads the Anonymous Bank month (Feb 1999), landed once per module through WorkerState.process
+and clickhouse_store.insert_rows, without Kafka (tests/supervisor_api/_bank_history.py).
 Screenshots land in docs/screenshots/.
 """
 from __future__ import annotations
 
-import copy
 import csv
-import io
-import socket
 import threading
 import time
 from pathlib import Path
@@ -18,136 +20,76 @@ import orjson
 import pytest
 import uvicorn
 from fastapi import FastAPI, Request
-from fastapi.responses import FileResponse, JSONResponse, Response
-from fastapi.staticfiles import StaticFiles
 from playwright.sync_api import expect, sync_playwright
 
-from _live_sample import TOKENS, make_view
+from _app import ADMIN_TOKEN, close_warehouse, make_settings
+from _bank_history import land_bank_month
+from _live_sample import make_view
 from supervisor_api import auth
-from supervisor_api.live_hub import LiveHub
-from supervisor_api.routes.live import router as live_router
+from supervisor_api.auth import TokenStore
+from supervisor_api.main import create_app
 
 ROOT = Path(__file__).resolve().parents[2]
-STATIC = ROOT / "supervisor_api" / "static"
 SHOTS = ROOT / "docs" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
-TIMEOUT_MS = 1000  # every live change must show within 1 s
-
-
-def canned_queues():
-    rows = []
-    base = 1_700_000_000  # 2023-11-14T22:13:20Z
-    for q in ("billing", "support"):
-        for i in range(24):
-            offered = 20 + (i * 7) % 13 + (5 if q == "billing" else 0)
-            answered = offered - 2 - i % 3
-            rows.append({"queue": q, "start": base + i * 3600, "offered": offered,
-                         "answered": answered, "abandoned": offered - answered,
-                         "short_abandoned": i % 2, "answered_within_sl": answered - i % 4,
-                         "asa_s": 10.0 + i % 5, "aht_s": 200.0 + 3 * i,
-                         "service_level": (answered - i % 4) / offered})
-    return {"rows": rows, "previous": {"offered": 900, "answered": 850}}
-
-
-def canned_conversations():
-    buckets = ["<15m", "15–30m", "30–60m", "1–2h", "2–3h", "3–6h", "6–12h", "12–24h", "1–2d", ">2d"]
-    return {
-        "summary": {"conversations": 1234, "customers": 1001, "replies": 3456,
-                    "first_response_s": 812.5, "resolution_s": 7200.0, "csat": 0.87},
-        "response_time_buckets": [{"bucket": b, "count": 100 - 9 * i} for i, b in enumerate(buckets)],
-        "handle_time_buckets": [{"bucket": b, "count": c} for b, c in
-                                zip(["<1m", "1–2m", "2–5m", "5–10m", ">10m"], [50, 80, 120, 60, 20])],
-        "busiest": [{"weekday": d, "hour": h, "count": (d * 7 + h * 3) % 40}
-                    for d in range(1, 8) for h in range(24)],
-        "tags": [{"tag": "refund", "count": 40}, {"tag": "login", "count": 25}],
-        "previous": {"conversations": 1100, "customers": 950},
-    }
-
-
-def canned_agents():
-    return {"rows": [
-        {"agent": "ana", "handled": 40, "replies": 90, "closed": 35, "closed_without_reply": 1,
-         "handle_s": 9000.0, "aht_s": 225.0, "first_response_s": 300.0, "customers": 38, "csat": 0.9},
-        {"agent": "bob", "handled": 55, "replies": 70, "closed": 50, "closed_without_reply": 4,
-         "handle_s": 7000.0, "aht_s": 127.0, "first_response_s": 500.0, "customers": 51, "csat": 0.8},
-        {"agent": "cyd", "handled": 12, "replies": 20, "closed": 10, "closed_without_reply": 0,
-         "handle_s": 3000.0, "aht_s": 250.0, "first_response_s": 150.0, "customers": 12, "csat": None},
-    ]}
-
-
-def to_csv(rows):
-    out = io.StringIO()
-    w = csv.DictWriter(out, fieldnames=list(rows[0]))
-    w.writeheader()
-    w.writerows(rows)
-    return out.getvalue()
-
-
-def build_app(hub: LiveHub) -> FastAPI:
-    app = FastAPI()
-    app.state.live_hub = hub
-    app.include_router(live_router)
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    app.state.report_requests = []
-
-    @app.get("/")
-    async def wallboard():
-        return FileResponse(STATIC / "wallboard.html")
-
-    @app.get("/reports")
-    async def reports():
-        return FileResponse(STATIC / "reports.html")
-
-    @app.post("/__test__/publish")  # test-only: feed the hub from the test thread
-    async def publish(request: Request):
-        hub.publish(orjson.loads(await request.body()))
-        return {"version": hub.version}
-
-    canned = {"queues": canned_queues, "conversations": canned_conversations, "agents": canned_agents}
-
-    @app.get("/api/v1/reports/{kind}")  # test-only canned report backend
-    async def report(kind: str, request: Request):
-        p = await auth.authenticate_token((request.headers.get("authorization") or "")[7:])
-        if p is None:
-            return JSONResponse({"detail": "unauthorized"}, status_code=401)
-        app.state.report_requests.append((kind, dict(request.query_params)))
-        data = canned[kind]()
-        if request.query_params.get("format") == "csv":
-            return Response(to_csv(data["rows"]), media_type="text/csv")
-        return data
-
-    return app
+TIMEOUT_MS = 3000  # a live change crossing the websocket (a wait, not a timing assertion)
+LOAD_MS = 20000    # a page's first load: report queries over the whole month
+BANK_QUEUES = {"PS", "PE", "IN", "NE", "NW", "TT"}
+MONTH = "from=1999-02-01&to=1999-02-28&tz=UTC"
 
 
 def free_port() -> int:
+    import socket
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
+def add_test_routes(app: FastAPI) -> None:
+    @app.post("/__test__/publish", include_in_schema=False)  # test-only: feed the live hub
+    async def publish(request: Request):
+        hub = request.app.state.live_hub
+        hub.publish(orjson.loads(await request.body()))
+        return {"version": hub.version}
+
+
 @pytest.fixture(scope="module")
-def server():
-    hub = LiveHub(heartbeat_s=5.0)
-    app = build_app(hub)
-
-    async def fake_auth(token):
-        return TOKENS.get(token)
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(auth, "authenticate_token", fake_auth)
-        port = free_port()
-        srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-        th = threading.Thread(target=srv.run, daemon=True)
-        th.start()
-        deadline = time.monotonic() + 20
-        while not srv.started:
+def server(tmp_path_factory, kafka_bootstrap, chdb_dir):
+    tmp = tmp_path_factory.mktemp("pages")
+    settings = make_settings(tmp, kafka_bootstrap, chdb_dir)
+    store = TokenStore(settings.tokens_path)
+    tokens = {"admin": ADMIN_TOKEN,
+              "supervisor": store.create("pages-supervisor", "supervisor"),
+              "planner": store.create("pages-planner", "planner"),
+              "billing": store.create("pages-wallboard-billing", "wallboard", ["billing"])}
+    app = create_app(settings, run_live_feed=False, migrate=True)
+    add_test_routes(app)
+    port = free_port()
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    th = threading.Thread(target=srv.run, daemon=True)
+    th.start()
+    try:
+        deadline = time.monotonic() + 60
+        while not srv.started:  # set after the lifespan ran: token store configured, migrations applied
             assert th.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.02)
-        yield {"url": f"http://127.0.0.1:{port}", "app": app, "hub": hub}
+            time.sleep(0.05)
+        landed = app.state.warehouse.call_sync(land_bank_month)
+        assert landed["dead_letters"] == 0 and landed["contacts"] == 31_094, landed
+        yield {"url": f"http://127.0.0.1:{port}", "app": app, "tokens": tokens, "settings": settings}
+    finally:
         srv.should_exit = True
-        th.join(10)
+        th.join(15)
+        close_warehouse(app)
+        auth.TOKENS.pop(settings.admin_token, None)
+
+
+def api_json(page, server, kind: str, query: str) -> dict:
+    r = page.request.get(f"{server['url']}/api/v1/reports/{kind}?{query}",
+                         headers={"Authorization": f"Bearer {server['tokens']['supervisor']}"})
+    assert r.ok, r.text()
+    return r.json()
 
 
 @pytest.fixture(scope="module")
@@ -190,7 +132,7 @@ def tile(page, queue, channel):
 
 def test_wallboard_live_updates_and_screenshot(page, server):
     publish(server, page, make_view(billing_waiting=3, secret_waiting=7))
-    page.goto(server["url"] + "/?token=admin-token")
+    page.goto(server["url"] + f"/?token={server['tokens']['admin']}")
     expect(page.locator("#status")).to_have_attribute("data-state", "live", timeout=5000)
     waiting = tile(page, "billing", "voice").locator('[data-testid="waiting"]')
     expect(waiting).to_have_text("3", timeout=TIMEOUT_MS)
@@ -212,7 +154,7 @@ def test_wallboard_live_updates_and_screenshot(page, server):
 
 def test_wallboard_scoped_token_sees_only_its_queue(page, server):
     publish(server, page, make_view(billing_waiting=4, secret_waiting=9))
-    page.goto(server["url"] + "/?token=billing-token")
+    page.goto(server["url"] + f"/?token={server['tokens']['billing']}")
     expect(tile(page, "billing", "voice").locator('[data-testid="waiting"]')).to_have_text("4", timeout=5000)
     expect(page.locator("#tiles .tile")).to_have_count(1)
     expect(page.locator('#totals [data-testid="waiting"]')).to_have_text("4")
@@ -226,14 +168,14 @@ def test_wallboard_scoped_token_sees_only_its_queue(page, server):
 def test_wallboard_filters_in_url_and_tv_mode(page, server):
     publish(server, page, make_view(billing_waiting=2, secret_waiting=3))
     page.set_viewport_size({"width": 1280, "height": 720})
-    page.goto(server["url"] + "/?token=admin-token&channel=chat&tv=1")
+    page.goto(server["url"] + f"/?token={server['tokens']['admin']}&channel=chat&tv=1")
     expect(page.locator("#tiles .tile")).to_have_count(1, timeout=5000)
     expect(tile(page, "secret-vip", "chat")).to_be_visible()
     expect(page.locator('#totals [data-testid="waiting"]')).to_have_text("1")
     # TV mode: nothing scrolls
     assert page.evaluate("document.documentElement.scrollHeight <= window.innerHeight")
     page.screenshot(path=str(SHOTS / "wallboard-tv.png"))
-    page.goto(server["url"] + "/?token=admin-token")
+    page.goto(server["url"] + f"/?token={server['tokens']['admin']}")
     expect(page.locator("#tiles .tile")).to_have_count(3, timeout=5000)
     page.select_option("#channel-filter", "voice")
     expect(page.locator("#tiles .tile")).to_have_count(2, timeout=TIMEOUT_MS)
@@ -242,7 +184,7 @@ def test_wallboard_filters_in_url_and_tv_mode(page, server):
 
 def test_wallboard_reconnects_with_fresh_snapshot(page, server):
     publish(server, page, make_view(billing_waiting=1))
-    page.goto(server["url"] + "/?token=admin-token")
+    page.goto(server["url"] + f"/?token={server['tokens']['admin']}")
     expect(page.locator("#status")).to_have_attribute("data-state", "live", timeout=5000)
     page.evaluate("window.tablero.state.ws.close()")  # drop the connection
     expect(page.locator("#status")).not_to_have_attribute("data-state", "live", timeout=TIMEOUT_MS)
@@ -252,53 +194,109 @@ def test_wallboard_reconnects_with_fresh_snapshot(page, server):
 
 
 def test_wallboard_rejects_bad_token(page, server):
-    page.goto(server["url"] + "/?token=planner-token")
+    page.goto(server["url"] + f"/?token={server['tokens']['planner']}")
     expect(page.locator("#status")).to_have_attribute("data-state", "denied", timeout=5000)
     expect(page.locator("#token-form")).to_be_visible()
 
 
-def test_reports_charts_tables_and_csv(page, server, tmp_path):
-    server["app"].state.report_requests.clear()
-    page.goto(server["url"] + "/reports?token=sup-token&range=7&queue=billing&channel=voice&tz=Europe/Madrid")
-    expect(page.locator("body")).to_have_attribute("data-loaded", "1", timeout=5000)
-    # each endpoint asked once with the filters and the range
-    reqs = {k: p for k, p in server["app"].state.report_requests}
-    assert set(reqs) == {"queues", "conversations", "agents"}
-    assert reqs["queues"]["queue"] == "billing" and reqs["queues"]["channel"] == "voice"
-    assert reqs["queues"]["tz"] == "Europe/Madrid" and reqs["queues"]["by"] == "hour"
-    assert reqs["queues"]["from"] < reqs["queues"]["to"]
-    # charts drew (uPlot renders to canvas)
-    for chart in ("volume", "sl", "response", "handle"):
-        expect(page.locator(f"#chart-{chart} canvas")).to_have_count(1, timeout=TIMEOUT_MS)
+def test_reports_anonymous_bank_month(page, server, tmp_path):
+    api_requests = []
+    page.on("request", lambda req: api_requests.append(req.url) if "/api/v1/reports/" in req.url else None)
+    page.goto(server["url"] + f"/reports?token={server['tokens']['supervisor']}&{MONTH}&by=day")
+    expect(page.locator("body")).to_have_attribute("data-loaded", "1", timeout=LOAD_MS)
+    expect(page.locator("#load-status")).to_contain_text("Updated")
+    # a date `to` is inclusive in the API: the page sends the last day shown, not the day after
+    asked = [u for u in api_requests if "from=1999-02-01" in u]
+    assert {u.split("/api/v1/reports/")[1].split("?")[0] for u in asked} == {"queues", "conversations", "agents"}
+    assert all("to=1999-02-28" in u and "by=day" in u and "tz=UTC" in u for u in asked), asked
+    # ... and the previous period of the same length right before it, for the comparison
+    assert any("from=1999-01-04" in u and "to=1999-01-31" in u for u in api_requests), api_requests
+
+    query = MONTH + "&by=day"
+    queues = api_json(page, server, "queues", query)
+    convs = api_json(page, server, "conversations", query)
+    agents = api_json(page, server, "agents", query)
+    assert queues["total"]["offered"] == 31_094 == convs["conversations"]
+
+    # headline with the previous-period comparison (January 1999 holds nothing)
+    offered = page.locator('#summary .card[data-key="offered"]')
+    expect(offered.locator(".card-value")).to_have_text("31,094")
+    expect(offered.locator(".delta")).to_have_text("previous: 0")
+    expect(page.locator('#summary .card[data-key="conversations"] .card-value')).to_have_text("31,094")
+    expect(page.locator('#summary .card[data-key="service_level"] .card-value')).to_have_text(
+        f"{queues['total']['service_level'] * 100:.1f}%")
+    expect(page.locator('#summary .card[data-key="first_response_s"] .card-sub')).to_contain_text("p90")
+    expect(page.locator("#previous-range")).to_have_text("(compared with 1999-01-04 – 1999-01-31)")
+
+    # charts: uPlot canvases, with the report's numbers in them
+    for chart in ("volume", "sl", "handle"):
+        expect(page.locator(f"#chart-{chart} canvas")).to_have_count(1)
+    volume = page.evaluate("window.tableroReports.charts.volume.data")
+    assert len(volume[0]) == 28 and sum(volume[1]) == 31_094 and sum(volume[3]) == queues["total"]["abandoned"]
+    handle = page.evaluate("window.tableroReports.charts.handle.data[1]")
+    assert handle == list(convs["handle_time_buckets"].values()) and sum(handle) > 0
+    # voice only: no customer message was ever answered, so the response-time chart says so
+    assert not any(convs["response_time_buckets"].values())
+    expect(page.locator("#chart-response")).to_contain_text("No response times")
+    # busiest times: a 7 x 24 heatmap; the non-empty cells are the report's weekday/hour pairs
     expect(page.locator("#heatmap .hm-cell")).to_have_count(7 * 24)
-    expect(page.locator('#summary .card[data-key="conversations"] .card-value')).to_have_text("1,234")
-    # staff table sorts by any column
-    agents = page.locator("#table-agents tbody tr td:first-child")
-    expect(agents).to_have_text(["ana", "bob", "cyd"])
+    cells = page.locator("#heatmap .hm-cell").all_inner_texts()
+    assert sum(int(t) for t in cells if t) == 31_094
+    assert sum(1 for t in cells if t) == len(convs["busiest"])
+
+    # interval table: a row per queue and day
+    table = page.locator("#table-queues tbody tr")
+    expect(table).to_have_count(len(queues["rows"]))
+    assert set(page.locator("#table-queues tbody tr td:first-child").all_inner_texts()) == BANK_QUEUES
+
+    # staff table sorts by any column (numbers: largest first, then smallest)
+    names = page.locator("#table-agents tbody tr td:first-child")
+    expect(names).to_have_count(len(agents["rows"]))
+    expect(names.first).to_have_text(sorted(r["agent"] for r in agents["rows"])[0])
+    by_handled = sorted(agents["rows"], key=lambda r: r["handled"])
     page.click('#table-agents th[data-key="handled"] button')
-    expect(agents).to_have_text(["bob", "ana", "cyd"], timeout=TIMEOUT_MS)  # numbers: largest first
+    expect(names.first).to_have_text(by_handled[-1]["agent"], timeout=TIMEOUT_MS)
+    expect(page.locator('#table-agents th[data-key="handled"]')).to_have_attribute("aria-sort", "descending")
     page.click('#table-agents th[data-key="handled"] button')
-    expect(agents).to_have_text(["cyd", "ana", "bob"], timeout=TIMEOUT_MS)
-    page.click('#table-agents th[data-key="csat"] button')
-    expect(agents).to_have_text(["ana", "bob", "cyd"], timeout=TIMEOUT_MS)  # missing csat last
+    expect(names.first).to_have_text(by_handled[0]["agent"], timeout=TIMEOUT_MS)
+    page.click('#table-agents th[data-key="aht_s"] button')
+    expect(names.first).to_have_text(max(agents["rows"], key=lambda r: r["aht_s"] or 0)["agent"], timeout=TIMEOUT_MS)
     page.screenshot(path=str(SHOTS / "reports.png"), full_page=True)
 
-    # CSV: server CSV for the staff table, client-side CSV for tables the server has no CSV for
-    with page.expect_download(timeout=5000) as dl:
-        page.click('button[data-csv="agents"]')
-    path = tmp_path / "agents.csv"
-    dl.value.save_as(path)
-    rows = list(csv.DictReader(path.open()))
-    assert [r["agent"] for r in rows] == ["ana", "bob", "cyd"] and rows[1]["handled"] == "55"
-    assert ("agents", "csv") in {(k, p.get("format")) for k, p in server["app"].state.report_requests}
-    with page.expect_download(timeout=5000) as dl:
-        page.click('button[data-csv="tags"]')
-    path = tmp_path / "tags.csv"
-    dl.value.save_as(path)
-    assert list(csv.DictReader(path.open())) == [{"tag": "refund", "count": "40"}, {"tag": "login", "count": "25"}]
+    # CSV: the server's CSV for the interval and staff tables, the page's own for the others
+    def download(name):
+        with page.expect_download(timeout=10000) as dl:
+            page.click(f'button[data-csv="{name}"]')
+        path = tmp_path / f"{name}.csv"
+        dl.value.save_as(path)
+        with path.open(newline="") as f:
+            return list(csv.reader(f))
+
+    rows = download("queues")
+    assert rows[0][:5] == ["queue", "channel", "start", "offered", "answered"]
+    assert len(rows) - 1 == len(queues["rows"]) and {r[0] for r in rows[1:]} == BANK_QUEUES
+    assert sum(int(r[3]) for r in rows[1:]) == 31_094
+    rows = download("agents")
+    assert rows[0][:3] == ["agent", "handled", "replies"] and "csat.mean" in rows[0]
+    assert [r[0] for r in rows[1:]] == [r["agent"] for r in agents["rows"]]
+    assert [int(r[1]) for r in rows[1:]] == [r["handled"] for r in agents["rows"]]
+    rows = download("busiest")
+    assert rows[0] == ["weekday", "hour", "conversations"] and len(rows) - 1 == len(convs["busiest"])
+    assert sum(int(r[2]) for r in rows[1:]) == 31_094
+    rows = download("conversations")
+    assert rows[0][0] == "conversations" and rows[1][0] == "31094"
+    assert any(u.endswith("format=csv") or "format=csv" in u for u in api_requests)
 
 
-def test_reports_tolerate_missing_keys(page, server, monkeypatch):
+def test_reports_show_the_api_reason_for_a_bad_range(page, server):
+    page.goto(server["url"] + f"/reports?token={server['tokens']['planner']}&from=1999-01-01&to=1999-12-31"
+                              "&by=15m&tz=UTC")
+    expect(page.locator("body")).to_have_attribute("data-loaded", "1", timeout=LOAD_MS)
+    expect(page.locator("#err-queues")).to_contain_text("at most 92 days")
+    expect(page.locator("#load-status")).to_contain_text("3 of 3 reports failed")
+
+
+def test_reports_tolerate_missing_keys(page, server):
     app = server["app"]
     # a backend that answers with almost nothing must not break the page
     original = list(app.router.routes)
@@ -311,9 +309,9 @@ def test_reports_tolerate_missing_keys(page, server, monkeypatch):
 
     app.router.routes.insert(0, sparse.router.routes[-1])
     try:
-        page.goto(server["url"] + "/reports?token=sup-token")
-        expect(page.locator("body")).to_have_attribute("data-loaded", "1", timeout=5000)
-        expect(page.locator("#chart-volume canvas")).to_have_count(1, timeout=TIMEOUT_MS)
+        page.goto(server["url"] + f"/reports?token={server['tokens']['supervisor']}")
+        expect(page.locator("body")).to_have_attribute("data-loaded", "1", timeout=LOAD_MS)
+        expect(page.locator("#chart-volume canvas")).to_have_count(1)
         expect(page.locator("#table-agents tbody td")).to_have_text("No rows.")
         expect(page.locator("#load-status")).to_contain_text("Updated")
     finally:
