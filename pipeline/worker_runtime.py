@@ -42,6 +42,9 @@ class WorkerRuntime:
         self.counters = Counters()
         self._last_live: dict[int, float] = {}
         self._dirty: set[int] = set()
+        # False from a partition assignment until Faust finished restoring the changelog and
+        # resumed the streams: decoding partitions before that would freeze an empty state.
+        self.ready = False
 
     # -- partitions ---------------------------------------------------------------------------
     def ensure_loaded(self, partitions) -> None:
@@ -60,6 +63,16 @@ class WorkerRuntime:
                 self.state.load(p, key, value)
         self._dirty.update(missing)
 
+    def on_rebalance_started(self, revoked: set[int]) -> None:
+        self.ready = False
+        self.drop_partitions(revoked)
+
+    def on_rebalance_complete(self) -> None:
+        """Changelog restored, streams about to resume: reload every partition lazily from the
+        table, which now holds the restored values."""
+        self.drop_partitions(set(self.state.partitions))
+        self.ready = True
+
     def drop_partitions(self, partitions: set[int]) -> None:
         for p in partitions:
             self.state.drop_partition(p)
@@ -70,6 +83,11 @@ class WorkerRuntime:
 
     # -- the batch path -----------------------------------------------------------------------
     async def handle_batch(self, records: list[Record]) -> None:
+        if not self.ready:
+            # a batch taken before a rebalance: partitions we lost are the new owner's to replay
+            records = [r for r in records if self.state.has_partition(r.partition)]
+            if not records:
+                return
         self.ensure_loaded({r.partition for r in records})
         out = self.state.process(records, time.time())
         await self.emit(out)
@@ -90,11 +108,15 @@ class WorkerRuntime:
         self.counters.landing_failures += await land(self.warehouse, out.rows)
 
     async def housekeeping(self) -> None:
+        if not self.ready:
+            return
         self.ensure_loaded(self.assigned())
         out = self.state.housekeeping(time.time())
         await self.emit(out)
 
     async def publish_live(self) -> None:
+        if not self.ready:
+            return
         now = time.time()
         assigned = self.assigned()
         self.ensure_loaded(assigned)

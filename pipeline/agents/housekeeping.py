@@ -16,4 +16,11 @@ async def housekeeping() -> None:
 
 @app.on_partitions_revoked.connect
 async def on_revoked(app_, revoked, **kwargs) -> None:
-    runtime().drop_partitions({tp.partition for tp in revoked if tp.topic == EVENTS_TOPIC})
+    # the first step of every rebalance (also at start, with nothing revoked)
+    runtime().on_rebalance_started({tp.partition for tp in revoked if tp.topic == EVENTS_TOPIC})
+
+
+@app.on_rebalance_complete.connect
+async def on_rebalance_complete(app_, **kwargs) -> None:
+    # sent after the changelog is restored and just before the streams resume
+    runtime().on_rebalance_complete()
