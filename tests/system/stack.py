@@ -28,6 +28,7 @@ class Stack:
     port: int = field(default_factory=free_port)
     partitions: int = 4
     extra_env: dict = field(default_factory=dict)
+    batch_within_s: str | None = "0.1"  # tests: short batches; None = the product default
     proc: subprocess.Popen | None = None
     starts: int = 0
 
@@ -39,35 +40,59 @@ class Stack:
     def events_topic(self) -> str:
         return f"{self.namespace}.tablero.events"
 
+    @property
+    def live_topic(self) -> str:
+        return f"{self.namespace}.tablero.live"
+
+    @property
+    def group(self) -> str:
+        return f"{self.namespace}-tablero"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/api/v1/live/ws?token={ADMIN}"
+
     def env(self) -> dict:
         env = dict(os.environ)
         env.update({
             "TABLERO_KAFKA": self.bootstrap, "TABLERO_KAFKA_NAMESPACE": self.namespace,
             "TABLERO_DATA_DIR": str(self.data_dir), "TABLERO_API_PORT": str(self.port),
             "TABLERO_ADMIN_TOKEN": ADMIN, "TABLERO_TOPIC_PARTITIONS": str(self.partitions),
-            "TABLERO_BATCH_WITHIN_S": "0.1", "PYTHONUNBUFFERED": "1",
+            "PYTHONUNBUFFERED": "1",
         })
+        if self.batch_within_s:
+            env["TABLERO_BATCH_WITHIN_S"] = self.batch_within_s
         env.update(self.extra_env)
         return env
 
-    def start(self, command: str = "up", timeout: float = 90) -> float:
-        """Start and wait until the API answers; returns seconds taken."""
+    def start(self, command: str = "up", timeout: float = 90, wait_api: bool = True) -> float:
+        """Start; with wait_api, wait until the API answers. Returns seconds taken."""
         t0 = time.monotonic()
         self.starts += 1
+        self.data_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.data_dir / f"stack-{self.starts}.log", "wb")
         args = [sys.executable, "-m", "pipeline.cli", command] + {"up": ["--no-kafka"], "demo": ["--history-days", "1"]}.get(command, [])
         self.proc = subprocess.Popen(args, env=self.env(), stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
                                      start_new_session=True)
+        if wait_api:
+            self.wait_api(timeout, t0)
+        return time.monotonic() - t0
+
+    def wait_api(self, timeout: float, t0: float | None = None) -> None:
+        t0 = time.monotonic() if t0 is None else t0
         while time.monotonic() - t0 < timeout:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"tablero {command} exited: {self.log_tail()}")
+            self.check_alive()
             try:
                 if httpx.get(self.url + "/api/v1/status", timeout=5).status_code == 200:
-                    return time.monotonic() - t0
+                    return
             except httpx.HTTPError:
                 pass
-            time.sleep(0.3)
-        raise RuntimeError(f"tablero {command} not ready in {timeout}s: {self.log_tail()}")
+            time.sleep(0.2)
+        raise RuntimeError(f"tablero not ready in {timeout}s: {self.log_tail()}")
+
+    def check_alive(self) -> None:
+        if self.proc is not None and self.proc.poll() is not None:
+            raise RuntimeError(f"tablero exited ({self.proc.returncode}): {self.log_tail()}")
 
     def log_tail(self, n: int = 40) -> str:
         logs = sorted(self.data_dir.glob("stack-*.log"))
@@ -78,11 +103,11 @@ class Stack:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(30)
 
-    def stop(self) -> None:
+    def stop(self, wait_s: float = 30) -> None:
         if self.proc and self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGTERM)
             try:
-                self.proc.wait(30)
+                self.proc.wait(wait_s)
             except subprocess.TimeoutExpired:
                 self.kill9()
 
