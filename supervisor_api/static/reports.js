@@ -22,19 +22,7 @@
 
   const TOKEN_KEY = "tablero.token";
   const params = new URLSearchParams(location.search);
-  const $ = (id) => document.getElementById(id);
-  const el = (tag, attrs, ...children) => {
-    const e = document.createElement(tag);
-    if (attrs) for (const [k, v] of Object.entries(attrs)) {
-      if (v === undefined || v === null || v === false) continue;
-      if (k === "class") e.className = v;
-      else if (k === "text") e.textContent = v;
-      else if (k === "style") e.setAttribute("style", v);
-      else e.setAttribute(k, v === true ? "" : v);
-    }
-    for (const c of children) if (c !== null && c !== undefined) e.append(c);
-    return e;
-  };
+  const { $, el } = window.TableroDom;
   const isNum = (x) => typeof x === "number" && isFinite(x);
   const num = (x) => isNum(x) ? x : 0;
   const arr = (x) => Array.isArray(x) ? x : [];

@@ -17,19 +17,7 @@
   const DEFAULT_TARGET = Number(params.get("target")) || 0.8;
   const HEARTBEAT_TIMEOUT_MS = 15000;
 
-  const $ = (id) => document.getElementById(id);
-  const el = (tag, attrs, ...children) => {
-    const e = document.createElement(tag);
-    if (attrs) for (const [k, v] of Object.entries(attrs)) {
-      if (v === undefined || v === null || v === false) continue;
-      if (k === "class") e.className = v;
-      else if (k === "text") e.textContent = v;
-      else if (k === "style") e.setAttribute("style", v);
-      else e.setAttribute(k, v === true ? "" : v);
-    }
-    for (const c of children) if (c !== null && c !== undefined) e.append(c);
-    return e;
-  };
+  const { $, el } = window.TableroDom;
 
   // ---- state --------------------------------------------------------------------------------
   const state = {

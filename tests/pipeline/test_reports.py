@@ -9,21 +9,7 @@ import pytest
 from pipeline import clickhouse_store as store
 from pipeline import reports
 from pipeline.reports import ReportError, parse_params
-
-
-def ts(text: str) -> float:
-    return dt.datetime.fromisoformat(text).replace(tzinfo=dt.timezone.utc).timestamp()
-
-
-def fact(cid: str, created: str, **kw) -> dict:
-    row = {"contact_id": cid, "version": 1, "queue": "support", "channel": "email", "customer": "",
-           "priority": 0, "tags": [], "created": ts(created), "first_assigned": None, "answered": None,
-           "first_response": None, "abandoned": None, "closed": None, "agent": "", "agents": [],
-           "wait_s": None, "first_response_s": None, "handle_s": 0.0, "resolution_s": None,
-           "replies": 0, "customer_messages": 1, "response_times_s": [], "reopened": 0, "transfers": 0,
-           "csat": None, "is_answered": 0, "is_abandoned": 0, "is_closed": 0, "last_event": ts(created)}
-    row.update(kw)
-    return row
+from tests.contact_rows import fact, ts
 
 
 def reply_event(eid: str, time: str, agent: str, subject: str) -> dict:

@@ -3,7 +3,6 @@
 time, so leaving the context closes the app's chDB client and forgets the warehouse."""
 from __future__ import annotations
 
-import datetime as dt
 import itertools
 import os
 import uuid
@@ -56,22 +55,6 @@ def running_app(settings, **kwargs):
     finally:
         close_warehouse(app)
         auth.TOKENS.pop(settings.admin_token, None)
-
-
-def ts(text: str) -> float:
-    return dt.datetime.fromisoformat(text).replace(tzinfo=dt.timezone.utc).timestamp()
-
-
-def fact(cid: str, created: str, **kw) -> dict:
-    """One `contacts` row (pipeline.contact_facts shape) for inserting straight into chDB."""
-    row = {"contact_id": cid, "version": 1, "queue": "support", "channel": "email", "customer": "",
-           "priority": 0, "tags": [], "created": ts(created), "first_assigned": None, "answered": None,
-           "first_response": None, "abandoned": None, "closed": None, "agent": "", "agents": [],
-           "wait_s": None, "first_response_s": None, "handle_s": 0.0, "resolution_s": None,
-           "replies": 0, "customer_messages": 1, "response_times_s": [], "reopened": 0, "transfers": 0,
-           "csat": None, "is_answered": 0, "is_abandoned": 0, "is_closed": 0, "last_event": ts(created)}
-    row.update(kw)
-    return row
 
 
 def create_topic(bootstrap: str, topic: str, partitions: int = 2) -> None:

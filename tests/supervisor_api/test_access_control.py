@@ -10,7 +10,9 @@ import pytest
 from starlette.websockets import WebSocketDisconnect
 from typer.testing import CliRunner
 
-from _app import ADMIN_TOKEN, create_topic, fact, make_settings, running_app
+from _app import ADMIN_TOKEN, create_topic, make_settings, running_app
+
+from tests.contact_rows import fact
 from _live_sample import make_view
 from pipeline import clickhouse_store as store
 from pipeline.schemas.examples import example

@@ -11,7 +11,9 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (content_type_conformance, response_schema_conformance,
                                                status_code_conformance)
 
-from _app import ADMIN_TOKEN, create_topic, fact, make_settings, running_app
+from _app import ADMIN_TOKEN, create_topic, make_settings, running_app
+
+from tests.contact_rows import fact
 from pipeline import clickhouse_store as store
 from supervisor_api.event_producer import events_topic
 from _live_sample import make_view

@@ -1,0 +1,20 @@
+"""`contacts` fact rows (pipeline.contact_facts shape) for tests that insert straight into chDB."""
+from __future__ import annotations
+
+import datetime as dt
+
+
+def ts(text: str) -> float:
+    return dt.datetime.fromisoformat(text).replace(tzinfo=dt.timezone.utc).timestamp()
+
+
+def fact(cid: str, created: str, **kw) -> dict:
+    """One `contacts` row with neutral defaults; `kw` overrides columns."""
+    row = {"contact_id": cid, "version": 1, "queue": "support", "channel": "email", "customer": "",
+           "priority": 0, "tags": [], "created": ts(created), "first_assigned": None, "answered": None,
+           "first_response": None, "abandoned": None, "closed": None, "agent": "", "agents": [],
+           "wait_s": None, "first_response_s": None, "handle_s": 0.0, "resolution_s": None,
+           "replies": 0, "customer_messages": 1, "response_times_s": [], "reopened": 0, "transfers": 0,
+           "csat": None, "is_answered": 0, "is_abandoned": 0, "is_closed": 0, "last_event": ts(created)}
+    row.update(kw)
+    return row
