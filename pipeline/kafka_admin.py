@@ -14,6 +14,7 @@ _PREFIX = f"{_NS}." if _NS else ""
 EVENTS_TOPIC = f"{_PREFIX}tablero.events"
 DLQ_TOPIC = f"{_PREFIX}tablero.events.dlq"
 LIVE_TOPIC = f"{_PREFIX}tablero.live"
+STATE_TOPIC = f"{_PREFIX}tablero.state"
 CONSUMER_GROUP = f"{_NS}-tablero" if _NS else "tablero"
 
 _WEEK_MS = 7 * 24 * 3600 * 1000
@@ -31,6 +32,10 @@ def topic_specs(partitions: int) -> list[TopicSpec]:
         # Events are the log history is recomputed from: keep them well past the dedup window.
         TopicSpec(EVENTS_TOPIC, partitions, {"retention.ms": str(4 * _WEEK_MS), "max.message.bytes": "4194304"}),
         TopicSpec(DLQ_TOPIC, 1, {"retention.ms": str(4 * _WEEK_MS), "max.message.bytes": "4194304"}),
+        # The worker's contact/agent state, co-partitioned with the events: compaction keeps the
+        # newest value per key, so a worker taking a partition reads one record per open contact.
+        TopicSpec(STATE_TOPIC, partitions, {"cleanup.policy": "compact", "segment.ms": "600000",
+                                            "min.cleanable.dirty.ratio": "0.1", "max.message.bytes": "8388608"}),
         # One record per source partition (its partial live view): compaction keeps the newest.
         TopicSpec(LIVE_TOPIC, 1, {"cleanup.policy": "compact", "segment.ms": "60000",
                                   "min.cleanable.dirty.ratio": "0.1", "max.message.bytes": "8388608"}),

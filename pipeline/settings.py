@@ -1,7 +1,9 @@
 """One settings object for every process (pydantic-settings, env prefix TABLERO_)."""
 from __future__ import annotations
 
+import hashlib
 import re
+import socket
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -48,6 +50,9 @@ class Settings(BaseSettings):
     max_event_bytes: int = Field(65536, ge=1024, description="Largest accepted event, bytes.")
     max_body_bytes: int = Field(16 * 1024 * 1024, ge=1024, description="Largest HTTP ingest body, bytes.")
     max_events_per_request: int = Field(10000, ge=1)
+    worker_id: str = Field("", max_length=200, description="Static Kafka group member id of this worker "
+                           "(a restarted worker takes its partitions back at once). Empty: host name + "
+                           "data directory. Must differ between workers.")
 
 
     @field_validator("clickhouse")
@@ -69,6 +74,14 @@ class Settings(BaseSettings):
     @property
     def kafka_bootstrap(self) -> str:
         return self.kafka or f"127.0.0.1:{self.kafka_port}"
+
+    @property
+    def worker_instance_id(self) -> str:
+        if self.worker_id:
+            return self.worker_id
+        # one worker per data directory (chDB allows no more), so host + directory is unique
+        digest = hashlib.sha1(str(self.data_dir.resolve()).encode()).hexdigest()[:10]
+        return f"{socket.gethostname()}-{digest}"
 
     @property
     def uses_local_kafka(self) -> bool:

@@ -1,7 +1,8 @@
-"""Glue between Faust and the pure worker state: it moves records in, and dead letters,
-changelog entries, live partials and ClickHouse rows out. No business logic here."""
+"""Glue between the worker's Kafka I/O and the pure worker state: it moves records in, and dead
+letters, state records, live partials and ClickHouse rows out. No business logic here."""
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import socket
@@ -11,13 +12,12 @@ from dataclasses import dataclass
 import orjson
 
 from pipeline.app import app, settings
-from pipeline.kafka_admin import EVENTS_TOPIC
+from pipeline.kafka_admin import EVENTS_TOPIC, STATE_TOPIC
 from pipeline.landing import land
 from pipeline.queue_settings import load_queue_settings
-from pipeline.tables import state_table
 from pipeline.topics import dlq_topic, live_topic
 from pipeline.warehouse import get_warehouse
-from pipeline.worker_state import BatchOutput, Record, WorkerState, decode_partition
+from pipeline.worker_state import BatchOutput, Record, WorkerState
 
 __all__ = ["Record", "runtime"]
 log = logging.getLogger(__name__)
@@ -42,54 +42,33 @@ class WorkerRuntime:
         self.counters = Counters()
         self._last_live: dict[int, float] = {}
         self._dirty: set[int] = set()
-        # False from a partition assignment until Faust finished restoring the changelog and
-        # resumed the streams: decoding partitions before that would freeze an empty state.
+        # The partitions this worker owns, and whether their state is loaded: False from the start
+        # of a rebalance until the new assignment's state was read back from tablero.state.
+        self.owned: set[int] = set()
         self.ready = False
-        self._changelog_topic = state_table.changelog_topic.get_topic_name()
+        # Held while a batch (or housekeeping) changes state and until its output is delivered:
+        # a rebalance waits for it, so a partition's next owner reads everything written.
+        self.lock = asyncio.Lock()
 
-    # -- partitions ---------------------------------------------------------------------------
-    def ensure_loaded(self, partitions) -> None:
-        missing = [p for p in partitions if not self.state.has_partition(p)]
-        if not missing:
-            return
-        wanted = set(missing)
-        for p in missing:
-            self.state.add_partition(p)
-        # Recovery filled the table's store from the changelog; decode what belongs to us.
-        for key, value in state_table.data.items():
-            if value is None:
-                continue
-            p = decode_partition(value)
-            if p in wanted:
-                self.state.load(p, key, value)
-        self._dirty.update(missing)
-
-    def on_rebalance_started(self, revoked: set[int]) -> None:
+    # -- partitions (called by the event stream's rebalance listener) ---------------------------
+    def on_revoked(self) -> None:
         self.ready = False
-        self.drop_partitions(revoked)
-
-    def on_rebalance_complete(self) -> None:
-        """Changelog restored, streams about to resume: reload every partition lazily from the
-        table, which now holds the restored values."""
-        self.drop_partitions(set(self.state.partitions))
-        self.ready = True
-
-    def drop_partitions(self, partitions: set[int]) -> None:
-        for p in partitions:
+        for p in list(self.state.partitions):
             self.state.drop_partition(p)
-            self._last_live.pop(p, None)
+        self._last_live.clear()
+        self.owned = set()
 
-    def assigned(self) -> set[int]:
-        return {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == EVENTS_TOPIC}
+    def on_assigned(self, partitions: set[int], stored: dict[int, dict[bytes, bytes]]) -> None:
+        for p in partitions:
+            self.state.add_partition(p)
+            for key, value in stored.get(p, {}).items():
+                self.state.load(p, key, value)
+        self.owned = set(partitions)
+        self._dirty.update(partitions)
+        self.ready = True
 
     # -- the batch path -----------------------------------------------------------------------
     async def handle_batch(self, records: list[Record]) -> None:
-        if not self.ready:
-            # a batch taken before a rebalance: partitions we lost are the new owner's to replay
-            records = [r for r in records if self.state.has_partition(r.partition)]
-            if not records:
-                return
-        self.ensure_loaded({r.partition for r in records})
         out = self.state.process(records, time.time())
         await self.emit(out)
         self.counters.batches += 1
@@ -99,34 +78,28 @@ class WorkerRuntime:
         for dl in out.dead_letters:
             await dlq_topic.send(key=dl.key, value=dl.value, headers=dl.headers())
         self.counters.dead_letters += len(out.dead_letters)
-        # Straight to the producer, not Table.send_changelog: Faust's send_soon buffer drains one
-        # message at a time and pauses the stream past 100 pending, which capped throughput.
-        # Durability is unchanged: Faust flushes the producer before it commits offsets.
+        # `send` only queues; delivery is confirmed by the producer flush before offsets commit.
         send = app.producer.send
-        changelog = self._changelog_topic
         for partition, key, value in out.changelog:
-            if value is None:
-                state_table.data.pop(key, None)
-            else:
-                state_table.data[key] = value
-            await send(changelog, key, value, partition, None, None)
+            await send(STATE_TOPIC, key, value, partition, None, None)
         self._dirty.update(out.partitions)
         self.counters.landing_failures += await land(self.warehouse, out.rows)
 
     async def housekeeping(self) -> None:
-        if not self.ready:
-            return
-        self.ensure_loaded(self.assigned())
-        out = self.state.housekeeping(time.time())
-        await self.emit(out)
+        async with self.lock:
+            if not self.ready:
+                return
+            out = self.state.housekeeping(time.time())
+            await self.emit(out)
+            await app.producer.flush()
 
     async def publish_live(self) -> None:
         if not self.ready:
             return
         now = time.time()
-        assigned = self.assigned()
-        self.ensure_loaded(assigned)
-        for p in sorted(assigned):
+        for p in sorted(self.owned):
+            if not self.state.has_partition(p):
+                continue  # revoked since the loop began
             if p not in self._dirty and now - self._last_live.get(p, 0) < 1.0:
                 continue
             partial = self.state.partial(p, now)

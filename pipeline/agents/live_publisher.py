@@ -8,6 +8,4 @@ from pipeline.worker_runtime import runtime
 
 @app.timer(interval=settings.live_interval_s, name="tablero.live_publisher")
 async def publish_live() -> None:
-    if app.rebalancing or getattr(app, "in_recovery", False):
-        return
     await runtime().publish_live()

@@ -6,6 +6,7 @@ import datetime as dt
 import math
 import subprocess
 import sys
+import threading
 import time
 
 import clickhouse_connect
@@ -36,10 +37,14 @@ def expected_view(events: list[dict], now: float) -> dict:
     return merge([state.partial(0, now)], now, state.queue_settings)
 
 
-def publish(stack: Stack, events: list[dict]) -> None:
+def publish(stack: Stack, events: list[dict], per_s: float | None = None) -> None:
+    """Publish in order; with per_s, paced in chunks of 500 (traffic that keeps arriving)."""
     producer = KafkaProducer(bootstrap_servers=stack.bootstrap, acks="all", linger_ms=5)
-    for e in events:
+    t0 = time.monotonic()
+    for i, e in enumerate(events):
         producer.send(stack.events_topic, key=e["subject"].encode(), value=orjson.dumps(e))
+        if per_s and i % 500 == 499:
+            time.sleep(max(0.0, t0 + (i + 1) / per_s - time.monotonic()))
     producer.flush()
     producer.close()
 
@@ -79,21 +84,31 @@ def wait_for_live(stack: Stack, events: list[dict], timeout: float) -> float:
     return time.monotonic() - t0
 
 
+def lag_is_zero(stack: Stack) -> bool:
+    kafka = stack.status()["kafka"]
+    if kafka["total_lag"] != 0:
+        raise AssertionError(f"lag per partition: {kafka['lag']}; error {kafka['error']}")
+    return True
+
+
 def test_kill_9_in_the_middle_loses_nothing_and_counts_nothing_twice(kafka_bootstrap, tmp_path):
     events = simulated_events(seed=11)
     stack = Stack(kafka_bootstrap, tmp_path)
     stack.start()
     try:
-        publish(stack, events)
-        wait_for(lambda: 0 < stack.status()["clickhouse"]["rows"].get("events", 0) < len(events),
-                 timeout=120, interval=0.1, what="the worker half-way through")
+        # traffic keeps arriving (about 8 s of it) while the worker is killed and comes back
+        publisher = threading.Thread(target=publish, args=(stack, events, len(events) / 8))
+        publisher.start()
+        wait_for(lambda: len(events) * 0.2 < stack.status()["clickhouse"]["rows"].get("events", 0) < len(events) * 0.8,
+                 timeout=120, interval=0.1, what="the worker part-way through")
         stack.kill9()
         t_restart = time.monotonic()
         stack.start()
+        publisher.join()
         wait_for_live(stack, events, timeout=180)
         recovery_s = time.monotonic() - t_restart
         print(f"\nrecovery after kill -9: {recovery_s:.1f}s to a correct live state ({len(events)} events)")
-        wait_for(lambda: stack.status()["kafka"]["total_lag"] == 0, timeout=120, what="lag 0")
+        wait_for(lambda: lag_is_zero(stack), timeout=120, what="lag 0")
     finally:
         stack.stop()
     client = clickhouse_connect.get_client(dsn=f"chdb://{stack.data_dir.resolve()}/clickhouse")
