@@ -32,3 +32,10 @@ def test_env_is_read_and_secrets_masked(monkeypatch):
     assert "s3cret" not in text and "topsecret" not in text
     assert shown["TABLERO_CLICKHOUSE"] == "http://user:****@ch:8123/db"
     assert mask_dsn("chdb:///x") == "chdb:///x"
+
+
+def test_worker_id_is_stable_per_data_directory_and_can_be_set(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert load_settings(data_dir=a).worker_instance_id == load_settings(data_dir=a).worker_instance_id
+    assert load_settings(data_dir=a).worker_instance_id != load_settings(data_dir=b).worker_instance_id
+    assert load_settings(data_dir=a, worker_id="worker-3").worker_instance_id == "worker-3"
