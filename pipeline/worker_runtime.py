@@ -83,6 +83,7 @@ class WorkerRuntime:
         for partition, key, value in out.changelog:
             await send(STATE_TOPIC, key, value, partition, None, None)
         self._dirty.update(out.partitions)
+        await self.publish_live(after_batch=True)  # the wallboard need not wait for ClickHouse
         self.counters.landing_failures += await land(self.warehouse, out.rows)
 
     async def housekeeping(self) -> None:
@@ -93,14 +94,21 @@ class WorkerRuntime:
             await self.emit(out)
             await app.producer.flush()
 
-    async def publish_live(self) -> None:
+    async def publish_live(self, after_batch: bool = False) -> None:
+        """Partials of the partitions that changed (and of every partition once a second, so the
+        API sees this worker alive). After a batch: only changed partitions not published within
+        the live interval, so an applied batch shows at once without publishing more often."""
         if not self.ready:
             return
         now = time.time()
         for p in sorted(self.owned):
             if not self.state.has_partition(p):
                 continue  # revoked since the loop began
-            if p not in self._dirty and now - self._last_live.get(p, 0) < 1.0:
+            since = now - self._last_live.get(p, 0)
+            if after_batch:
+                if p not in self._dirty or since < settings.live_interval_s:
+                    continue
+            elif p not in self._dirty and since < 1.0:
                 continue
             partial = self.state.partial(p, now)
             record = {"partition": p, "worker": WORKER_ID, "generated_at": now, "partial": partial}

@@ -57,16 +57,20 @@ class LiveFeed:
                 consumer.assign(tps)
                 await consumer.seek_to_beginning(*tps)
                 backoff = 0.5
+                pending = False  # partials applied but not yet published
                 while True:
-                    batch = await consumer.getmany(timeout_ms=int(self.interval_s * 1000), max_records=10000)
-                    changed = False
+                    # wake exactly when the next publication is due, not a whole interval later
+                    due = self.last_publish + (self.interval_s if pending else 1.0)
+                    wait_ms = max(0, int((due - self.clock()) * 1000))
+                    batch = await consumer.getmany(timeout_ms=wait_ms, max_records=10000)
                     for records in batch.values():
                         for r in records:
                             self.apply_record(r.key, r.value)
-                            changed = True
+                            pending = True
                     now = self.clock()
-                    if (changed and now - self.last_publish >= self.interval_s) or now - self.last_publish >= 1.0:
+                    if (pending and now - self.last_publish >= self.interval_s) or now - self.last_publish >= 1.0:
                         self.publish()
+                        pending = False
             except asyncio.CancelledError:
                 raise
             except (KafkaError, OSError) as exc:
