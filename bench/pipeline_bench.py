@@ -11,6 +11,7 @@ each on its own Kafka namespace and data directory.
               and, every 50 ms, a probe contact.created in queue `bench-probe`; a websocket client
               subscribed to that queue records, for every probe, the first message whose
               today.offered counts it. Latency = that receive time - the probe's send time.
+              Beside it, the worker's half: when a partial on tablero.live first counts the probe.
 6 memory    - K open contacts (created, never answered) landed, RSS of the `tablero up` process
               (worker + API + chDB in one process); then kill -9, restart, and the time until the
               new process's own partials on tablero.live (its pid in `worker`) add up to K waiting.
@@ -31,6 +32,7 @@ import orjson
 
 from bench import chdb_query
 from bench.stack import Stack, rss_mb
+from pipeline.live_view import OFFERED
 
 
 def _iso(t: float) -> str:
@@ -100,7 +102,37 @@ async def _latency_run(stack: Stack, background: list[dict], rate: int, seconds:
     sent: list[float] = []          # probe i's send time (time.time())
     latency: list[float] = []
     seen = 0
+    at_live: list[float] = []       # probe i first counted in a worker partial on tablero.live
     run_id = uuid.uuid4().hex[:8]
+
+    async def live_reader():
+        # the worker's half of the path: per-partition partials as they reach tablero.live
+        from aiokafka import AIOKafkaConsumer, TopicPartition
+
+        consumer = AIOKafkaConsumer(bootstrap_servers=stack.bootstrap, enable_auto_commit=False,
+                                    fetch_max_bytes=64 * 1024 * 1024, max_partition_fetch_bytes=16 * 1024 * 1024)
+        await consumer.start()
+        try:
+            tp = TopicPartition(stack.live_topic, 0)
+            consumer.assign([tp])
+            await consumer.seek_to_end(tp)
+            offered: dict[int, int] = {}
+            while True:
+                batch = await consumer.getmany(timeout_ms=100, max_records=10000)
+                now = time.time()
+                for records in batch.values():
+                    for r in records:
+                        rec = orjson.loads(r.value)
+                        offered[rec["partition"]] = sum(q["today"][OFFERED] for q in rec["partial"]["queues"]
+                                                        if q["queue"] == PROBE_QUEUE)
+                total = sum(offered.values())
+                while len(at_live) < min(total, len(sent)):
+                    at_live.append(now)
+        finally:
+            try:
+                await consumer.stop()
+            except asyncio.CancelledError:
+                pass
 
     async def reader(ws):
         nonlocal seen
@@ -119,6 +151,8 @@ async def _latency_run(stack: Stack, background: list[dict], rate: int, seconds:
     await producer.start()
     async with websockets.connect(stack.ws_url + f"&queue={PROBE_QUEUE}", max_size=None) as ws:
         task = asyncio.create_task(reader(ws))
+        live_task = asyncio.create_task(live_reader())
+        await asyncio.sleep(1)  # the live reader is at the end of tablero.live
         tick = 0.01
         per_tick = max(1, round(rate * tick))
         probe_every = 5  # ticks: a probe every 50 ms
@@ -156,6 +190,7 @@ async def _latency_run(stack: Stack, background: list[dict], rate: int, seconds:
                 await asyncio.sleep(0.05)
         finally:
             task.cancel()
+            live_task.cancel()
             await producer.stop()
     elapsed = time.perf_counter() - t0
     n_warm = int(warmup_s / (tick * probe_every))
@@ -163,12 +198,18 @@ async def _latency_run(stack: Stack, background: list[dict], rate: int, seconds:
     if not lat:
         raise RuntimeError("no probe was ever reflected on the websocket")
 
-    def pct(p: float) -> float:
-        return round(lat[min(len(lat) - 1, int(round(p / 100 * (len(lat) - 1))))], 1)
+    worker_lat = sorted((at_live[i] - sent[i]) * 1000 for i in range(n_warm, min(len(at_live), len(sent))))
+
+    def pct(p: float, values: list[float] = lat) -> float | None:
+        if not values:
+            return None
+        return round(values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))], 1)
 
     return {"events": total, "seconds": round(elapsed, 3), "events_per_s": round(total / elapsed),
             "probes": len(sent), "probes_measured": len(lat), "probes_missing": len(sent) - seen,
-            "p50_ms": pct(50), "p95_ms": pct(95), "p99_ms": pct(99), "max_ms": round(lat[-1], 1)}
+            "p50_ms": pct(50), "p95_ms": pct(95), "p99_ms": pct(99), "max_ms": round(lat[-1], 1),
+            # publish -> the worker's partial on tablero.live (the rest is the API's merge and push)
+            "to_live_topic_p50_ms": pct(50, worker_lat), "to_live_topic_p99_ms": pct(99, worker_lat)}
 
 
 def bench_ws_latency(bootstrap: str, events: list[dict], partitions: int, rate: int = 2000,

@@ -15,7 +15,8 @@ Benchmarks (results in bench/results.json and bench/results.md, all from one run
                 Quix Streams 3 (stateful apply keyed by contact id, at-least-once, changelog on),
                 events/s from the first to the last message processed; checked against a pure
                 reference.
-  4 ws        - publish -> websocket latency at a fixed 2,000 events/s (p50/p95/p99);
+  4 ws        - publish -> websocket latency at a fixed 2,000 events/s (p50/p95/p99), and
+                publish -> the worker's partial on tablero.live (the worker's half of it);
                 bench/pipeline_bench.py.
   5 reports   - p50/p95 of the queues (15 min and day intervals over 30 days) and conversations
                 reports over a 10-million-event history (quick: 300,000) written straight into
@@ -311,7 +312,8 @@ def to_markdown(res: dict[str, Any]) -> str:
             notes += "; counts match the reference" if r["matches_reference"] else "; COUNTS DIFFER from the reference"
         if key == "ws_latency":
             notes = f"p50 {r['p50_ms']} ms, p95 {r['p95_ms']} ms, p99 {r['p99_ms']} ms, max {r['max_ms']} ms " \
-                    f"over {r['probes_measured']} probes; " + notes
+                    f"over {r['probes_measured']} probes (publish -> worker partial on tablero.live: " \
+                    f"p50 {r.get('to_live_topic_p50_ms')} ms, p99 {r.get('to_live_topic_p99_ms')} ms); " + notes
         events = r.get("events", "")
         lines.append(f"| {num} | {title} | {f'{events:,}' if isinstance(events, int) else events} | "
                      f"{r.get('seconds', '')} | {f'{eps:,}' if isinstance(eps, int) else (eps or '')} | {notes} |")
