@@ -49,8 +49,15 @@ def _run_worker(with_api: bool) -> None:
     import faust
 
     from pipeline.app import app, load_modules
+    from pipeline.kafka_admin import CONSUMER_GROUP
+    from pipeline.worker_lock import WorkerIdInUse, hold_worker_id
 
     s = _settings()
+    try:
+        hold_worker_id(CONSUMER_GROUP, s.worker_instance_id)
+    except WorkerIdInUse as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2)
     load_modules()
     if with_api:
         import uvicorn
@@ -81,7 +88,8 @@ def up(no_kafka: bool = typer.Option(False, "--no-kafka", help="Do not start the
 
 def worker() -> None:
     """The stream worker alone; start several to share the partitions (needs a ClickHouse server
-    when more than one process: chDB allows one process per directory).
+    when more than one process: chDB allows one process per directory). Workers on one host need
+    their own TABLERO_DATA_DIR or TABLERO_WORKER_ID: it is their static member id in the group.
 
     Example: TABLERO_CLICKHOUSE=http://default:@localhost:8123/default tablero worker
     """
