@@ -19,6 +19,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from mode import Service
 
+from pipeline import log_throttle
 from pipeline.app import app, settings
 from pipeline.kafka_admin import CONSUMER_GROUP, EVENTS_TOPIC, STATE_TOPIC
 from pipeline.state_restore import read_state
@@ -56,6 +57,7 @@ class EventStream(Service):
     generation = 0
 
     async def on_start(self) -> None:
+        log_throttle.install()  # Faust has set up logging by now; a broker away must not flood it
         self.consumer = AIOKafkaConsumer(
             bootstrap_servers=settings.kafka_bootstrap,
             group_id=CONSUMER_GROUP,
