@@ -11,7 +11,7 @@ from pathlib import Path
 
 
 def main(argv: list[str]) -> int:
-    from pipeline import clickhouse_store
+    from pipeline.history import clickhouse_store
 
     data_dir, *queries = argv
     client = clickhouse_store.connect(f"chdb://{Path(data_dir).resolve()}/clickhouse")

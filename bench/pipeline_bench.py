@@ -32,7 +32,7 @@ import orjson
 
 from bench import chdb_query
 from bench.stack import Stack, rss_mb
-from pipeline.live_view import OFFERED
+from pipeline.live.live_view import OFFERED
 
 
 def _iso(t: float) -> str:

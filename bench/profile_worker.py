@@ -24,11 +24,11 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
 
     from bench.run import simulated_events
-    from pipeline import clickhouse_store
-    from pipeline.landing import insert_all
-    from pipeline.queue_settings import load_queue_settings
-    from pipeline.warehouse import MIGRATIONS_DIR
-    from pipeline.worker_state import Record, WorkerState
+    from pipeline.history import clickhouse_store
+    from pipeline.history.landing import insert_all
+    from pipeline.live.queue_settings import load_queue_settings
+    from pipeline.history.warehouse import MIGRATIONS_DIR
+    from pipeline.live.worker_state import Record, WorkerState
 
     events = simulated_events(args.n)
     offsets = [0] * args.partitions

@@ -3,9 +3,9 @@
 Pushing 10 million events through Kafka and the worker would take longer than the whole bench,
 so the history is written straight into a fresh chDB directory: synthetic `contacts` fact rows
 (one per contact, 5 events per contact on average) and the matching `events` rows, inserted
-with `pipeline.clickhouse_store.insert_rows` in batches of 100,000 rows (the worker's own insert
+with `pipeline.history.clickhouse_store.insert_rows` in batches of 100,000 rows (the worker's own insert
 path, just bigger blocks). The contacts span one year; the reports then run through
-`pipeline.reports` exactly as the API calls them.
+`pipeline.history.reports` exactly as the API calls them.
 
 Runs in its own process (chDB: one data directory per process):
     python -m bench.reports_bench --events 10000000 --dir /tmp/x --repeats 20   -> JSON on stdout
@@ -71,7 +71,7 @@ def _contact(i: int, rng: random.Random, t0: float) -> tuple[dict, list[dict]]:
 
 
 def load_history(client, n_events: int, seed: int = 7) -> dict:
-    from pipeline import clickhouse_store
+    from pipeline.history import clickhouse_store
 
     rng = random.Random(seed)
     t0 = END.timestamp() - SPAN_S
@@ -120,8 +120,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeats", type=int, default=20)
     args = p.parse_args(argv)
 
-    from pipeline import clickhouse_store, reports
-    from pipeline.warehouse import MIGRATIONS_DIR
+    from pipeline.history import clickhouse_store
+    from pipeline.history import reports
+    from pipeline.history.warehouse import MIGRATIONS_DIR
 
     client = clickhouse_store.connect(f"chdb://{args.dir.resolve()}/clickhouse")
     clickhouse_store.migrate(client, MIGRATIONS_DIR)

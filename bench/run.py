@@ -1,7 +1,7 @@
 """Tablero benchmarks. `python -m bench.run [--quick] [--n N] [--only 2,4]` (what `make bench` runs).
 
 Kafka: TABLERO_KAFKA if set; otherwise the bench starts its own single-node broker
-(pipeline.kafka_local.LocalKafka in a temporary directory, free ports) and stops it at the end, so
+(pipeline.kafka.local_broker.LocalKafka in a temporary directory, free ports) and stops it at the end, so
 `make bench` works on a fresh machine (Java 17 and Maven needed, as for `make test`). Every run
 uses fresh topics, consumer groups and Kafka namespaces (`bench-<run id>-...`,
 `bench-stack-<id>`); they are deleted at the end unless --keep-topics.
@@ -342,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
     broker = None
     bootstrap = os.environ.get("TABLERO_KAFKA")
     if not bootstrap:  # a fresh machine: our own single-node broker, stopped at the end
-        from pipeline.kafka_local import KafkaSetupError, LocalKafka
+        from pipeline.kafka.local_broker import KafkaSetupError, LocalKafka
 
         broker = LocalKafka(Path(tempfile.mkdtemp(prefix="tablero-bench-kafka-")), _free_pair())
         try:

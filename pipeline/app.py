@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import faust
 
-from pipeline.kafka_admin import CONSUMER_GROUP
+from pipeline.kafka.admin import CONSUMER_GROUP
 from pipeline.settings import get_settings
 
 settings = get_settings()

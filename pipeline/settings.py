@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from pipeline.zones import ZoneName
+from pipeline.calendars.zones import ZoneName
 
 DEFAULT_DATA_DIR = Path("data")
 

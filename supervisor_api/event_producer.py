@@ -6,12 +6,12 @@ import asyncio
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
-from pipeline.kafka_admin import EVENTS_TOPIC
+from pipeline.kafka.admin import EVENTS_TOPIC
 
 
 def events_topic(settings) -> str:
     """`tablero.events` under the settings' namespace (the app's settings, not the import-time
-    environment that pipeline.kafka_admin.EVENTS_TOPIC was computed from)."""
+    environment that pipeline.kafka.admin.EVENTS_TOPIC was computed from)."""
     ns = settings.kafka_namespace
     return f"{ns}.tablero.events" if ns else "tablero.events"
 

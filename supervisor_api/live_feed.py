@@ -11,8 +11,8 @@ import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
-from pipeline.kafka_admin import LIVE_TOPIC
-from pipeline.live_view import merge
+from pipeline.kafka.admin import LIVE_TOPIC
+from pipeline.live.live_view import merge
 
 log = logging.getLogger(__name__)
 

@@ -9,9 +9,9 @@ from fastapi import FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
-from pipeline.queue_settings import load_queue_settings
+from pipeline.live.queue_settings import load_queue_settings
 from pipeline.settings import Settings, get_settings
-from pipeline.warehouse import get_warehouse
+from pipeline.history.warehouse import get_warehouse
 from supervisor_api import auth
 from supervisor_api.event_producer import EventProducer, events_topic
 from supervisor_api.live_feed import LiveFeed
@@ -33,8 +33,8 @@ def create_app(settings: Settings | None = None, *, run_live_feed: bool = True, 
         if migrate:
             try:
                 await warehouse.call(lambda client: None)  # connect on the warehouse thread
-                from pipeline import clickhouse_store
-                from pipeline.warehouse import MIGRATIONS_DIR
+                from pipeline.history import clickhouse_store
+                from pipeline.history.warehouse import MIGRATIONS_DIR
                 await warehouse.call(clickhouse_store.migrate, MIGRATIONS_DIR)
             except Exception as exc:  # the API still serves live state; status shows the error
                 log.warning("ClickHouse migrations not applied at start: %r", exc)

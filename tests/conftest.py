@@ -35,7 +35,7 @@ def kafka_bootstrap(tmp_path_factory) -> str:
     if external:
         yield external
         return
-    from pipeline.kafka_local import LocalKafka
+    from pipeline.kafka.local_broker import LocalKafka
 
     broker = LocalKafka(Path(tmp_path_factory.mktemp("kafka")), _free_pair())
     broker.start()

@@ -1,4 +1,4 @@
-"""`contacts` fact rows (pipeline.contact_facts shape) for tests that insert straight into chDB."""
+"""`contacts` fact rows (pipeline.history.contact_facts shape) for tests that insert straight into chDB."""
 from __future__ import annotations
 
 import datetime as dt

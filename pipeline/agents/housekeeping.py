@@ -3,7 +3,7 @@ past the dedup retention leave memory."""
 from __future__ import annotations
 
 from pipeline.app import app
-from pipeline.worker_runtime import runtime
+from pipeline.agents.runtime import runtime
 
 
 @app.timer(interval=5.0, name="tablero.housekeeping")

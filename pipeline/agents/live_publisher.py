@@ -3,7 +3,7 @@ topic: every live_interval_s while something changed, every second otherwise."""
 from __future__ import annotations
 
 from pipeline.app import app, settings
-from pipeline.worker_runtime import runtime
+from pipeline.agents.runtime import runtime
 
 
 @app.timer(interval=settings.live_interval_s, name="tablero.live_publisher")

@@ -19,11 +19,11 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from mode import Service
 
-from pipeline import log_throttle
+from pipeline.kafka import log_throttle
 from pipeline.app import app, settings
-from pipeline.kafka_admin import CONSUMER_GROUP, EVENTS_TOPIC, STATE_TOPIC
-from pipeline.state_restore import read_state
-from pipeline.worker_runtime import Record, runtime
+from pipeline.kafka.admin import CONSUMER_GROUP, EVENTS_TOPIC, STATE_TOPIC
+from pipeline.kafka.state_restore import read_state
+from pipeline.agents.runtime import Record, runtime
 
 log = logging.getLogger(__name__)
 

@@ -9,8 +9,8 @@ from kafka import KafkaConsumer, TopicPartition
 from rich.console import Console
 from rich.table import Table
 
-from pipeline.dead_letters import DeadLetter
-from pipeline.kafka_admin import DLQ_TOPIC
+from pipeline.schemas.dead_letters import DeadLetter
+from pipeline.kafka.admin import DLQ_TOPIC
 from pipeline.settings import get_settings
 
 dlq_app = typer.Typer(help="Dead letters of tablero.events.\n\nExample: tablero dlq show --code unknown_type",
@@ -73,7 +73,7 @@ def replay(file: Path = typer.Option(None, "--file", help="NDJSON of fixed event
 
     Example: tablero dlq replay --code unknown_contact
     """
-    from pipeline.publisher import publish_lines
+    from pipeline.kafka.publisher import publish_lines
 
     s = get_settings()
     if not file and not code:

@@ -4,8 +4,8 @@ from __future__ import annotations
 import typer
 from rich.console import Console
 
-from pipeline.kafka_admin import ensure_topics, reachable
-from pipeline.kafka_local import KafkaSetupError, LocalKafka
+from pipeline.kafka.admin import ensure_topics, reachable
+from pipeline.kafka.local_broker import KafkaSetupError, LocalKafka
 from pipeline.settings import get_settings
 
 kafka_app = typer.Typer(help="Run a local single-node Kafka (KRaft) from Maven Central jars.\n\n"

@@ -52,7 +52,7 @@ def live(queue: str = typer.Option(None, "--queue", help="Only this queue."),
 
     Example: tablero live --queue billing
     """
-    from pipeline.queue_settings import load_queue_settings
+    from pipeline.live.queue_settings import load_queue_settings
     from supervisor_api.live_feed import LiveFeed
 
     s = get_settings()

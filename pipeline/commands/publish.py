@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from pipeline.publisher import ndjson_lines, publish_lines
+from pipeline.kafka.publisher import ndjson_lines, publish_lines
 from pipeline.settings import get_settings
 
 err = Console(stderr=True)
@@ -63,7 +63,7 @@ def anonymous_bank(
 
     Example: tablero import anonymous-bank ../shared/data/anonymous_bank_february_1999.tsv --out bank.ndjson
     """
-    from pipeline.importers.anonymous_bank import count_rows, iter_events
+    from pipeline.connectors.anonymous_bank import count_rows, iter_events
 
     s = get_settings()
     total = count_rows(path)

@@ -41,7 +41,7 @@ def report(
 
     Example: tablero report queues --from 1999-02-01 --to 1999-02-28 --by 15m --queue PS --format csv
     """
-    from pipeline import reports
+    from pipeline.history import reports
 
     s = get_settings()
     raw = {"from": from_, "to": to, "queue": queue, "channel": channel, "agent": agent, "tag": tag,
@@ -62,8 +62,8 @@ def report(
             return
         result = r.json()
     else:
-        from pipeline.queue_settings import load_queue_settings
-        from pipeline.warehouse import get_warehouse
+        from pipeline.live.queue_settings import load_queue_settings
+        from pipeline.history.warehouse import get_warehouse
 
         try:
             params = reports.parse_params(raw)
@@ -107,9 +107,9 @@ def recompute(from_: str = typer.Option(..., "--from", help="Start date/datetime
     """
     from rich.progress import Progress
 
-    from pipeline import reports
-    from pipeline.recompute import recompute as run
-    from pipeline.warehouse import get_warehouse
+    from pipeline.history import reports
+    from pipeline.history.recompute import recompute as run
+    from pipeline.history.warehouse import get_warehouse
 
     s = get_settings()
     try:

@@ -22,8 +22,8 @@ def _settings():
 
 def _prepare(start_kafka: bool, migrate: bool = True) -> None:
     """Local broker (if none configured), topics and migrations, before Faust starts."""
-    from pipeline.kafka_admin import ensure_topics, reachable
-    from pipeline.kafka_local import KafkaSetupError, LocalKafka
+    from pipeline.kafka.admin import ensure_topics, reachable
+    from pipeline.kafka.local_broker import KafkaSetupError, LocalKafka
 
     s = _settings()
     if s.uses_local_kafka and start_kafka:
@@ -39,7 +39,7 @@ def _prepare(start_kafka: bool, migrate: bool = True) -> None:
         raise typer.Exit(1)
     ensure_topics(s.kafka_bootstrap, s.topic_partitions)
     if migrate:
-        from pipeline.warehouse import get_warehouse
+        from pipeline.history.warehouse import get_warehouse
         applied = get_warehouse(s.clickhouse_dsn).migrate_sync()
         if applied:
             err.print(f"ClickHouse migrations applied: {', '.join(map(str, applied))}")
@@ -49,8 +49,8 @@ def _run_worker(with_api: bool) -> None:
     import faust
 
     from pipeline.app import app, load_modules
-    from pipeline.kafka_admin import CONSUMER_GROUP
-    from pipeline.worker_lock import WorkerIdInUse, hold_worker_id
+    from pipeline.kafka.admin import CONSUMER_GROUP
+    from pipeline.kafka.worker_lock import WorkerIdInUse, hold_worker_id
 
     s = _settings()
     try:
@@ -115,7 +115,7 @@ def migrate() -> None:
 
     Example: tablero migrate
     """
-    from pipeline.warehouse import get_warehouse
+    from pipeline.history.warehouse import get_warehouse
 
     s = _settings()
     applied = get_warehouse(s.clickhouse_dsn).migrate_sync()
@@ -136,7 +136,7 @@ def status(api_url: str = typer.Option(None, "--api", help="Ask a running API (e
     if api_url:
         data = httpx.get(api_url.rstrip("/") + "/api/v1/status", timeout=10).json()
     else:
-        from pipeline.warehouse import get_warehouse
+        from pipeline.history.warehouse import get_warehouse
         from supervisor_api.routes.status import collect_status
 
         data = asyncio.run(collect_status(s, get_warehouse(s.clickhouse_dsn)))

@@ -160,8 +160,8 @@ def register(app: typer.Typer) -> None:
         if out is None:
             from kafka.errors import KafkaError
 
-            from pipeline.kafka_admin import EVENTS_TOPIC, ensure_topics
-            from pipeline.publisher import make_producer
+            from pipeline.kafka.admin import EVENTS_TOPIC, ensure_topics
+            from pipeline.kafka.publisher import make_producer
 
             bootstrap = settings.kafka_bootstrap
             topic = topic or EVENTS_TOPIC

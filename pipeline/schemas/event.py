@@ -1,6 +1,6 @@
 """The normalized event every stage after validation works with.
 
-Validation (pipeline/validation.py) turns bytes into this; the contact state machine,
+Validation (pipeline/schemas/validation.py) turns bytes into this; the contact state machine,
 the live view and the ClickHouse row mapping consume it. Plain slotted dataclass: cheap to
 build and to hash on the hot path, no I/O, no pydantic.
 """

@@ -7,7 +7,7 @@ import orjson
 from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel
 
-from pipeline.validation import Rejection, split_body, validate_obj
+from pipeline.schemas.validation import Rejection, split_body, validate_obj
 from supervisor_api.deps import Principal, require, settings_dep
 from supervisor_api.event_producer import KafkaUnavailable
 from supervisor_api.schemas import errors, json_response

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import PlainTextResponse
 
-from pipeline import reports
+from pipeline.history import reports
 from supervisor_api.deps import Principal, require
 from supervisor_api.schemas import REPORT_MODELS, errors, json_response
 
@@ -50,7 +50,7 @@ async def _run(request: Request, name: str, principal: Principal, raw: dict, fmt
 
 def _check_zone(tz: str | None) -> None:
     """ZoneInfo raises OSError for a directory ("Europe") or an over-long name, which
-    pipeline.reports' validator does not catch (it would be a 500): answer 400 here."""
+    pipeline.history.reports' validator does not catch (it would be a 500): answer 400 here."""
     if not tz:
         return
     try:

@@ -6,7 +6,7 @@ from importlib.metadata import version
 
 from fastapi import APIRouter, Depends, Request
 
-from pipeline.kafka_admin import consumer_lag, reachable
+from pipeline.kafka.admin import consumer_lag, reachable
 from pipeline.settings import mask_dsn
 from urllib.parse import urlsplit
 

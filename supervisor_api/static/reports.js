@@ -3,9 +3,9 @@
  * Requests (Authorization: Bearer <token>; token from ?token= or localStorage "tablero.token"):
  *   GET /api/v1/reports/{queues,conversations,agents}?from=YYYY-MM-DD&to=YYYY-MM-DD
  *       &by=15m|hour|day|week&tz=<IANA>[&queue=<q>][&channel=<c>][&agent=<a>][&tag=<t>][&format=csv]
- *   `from` is the first day and `to` the LAST day shown (pipeline/reports.py: a date `to` is
+ *   `from` is the first day and `to` the LAST day shown (pipeline/history/reports.py: a date `to` is
  *   inclusive), both local dates in `tz`.
- * Shapes (pipeline/reports.py):
+ * Shapes (pipeline/history/reports.py):
  *   queues        {rows: [{queue, channel, start (ISO, tz offset), offered, answered, abandoned,
  *                  short_abandoned, answered_within_sl, asa_s, aht_s, service_level}], total: {...}}
  *   conversations flat headline keys (conversations, customers, first_response_s {mean,p50,p90,count},
@@ -103,7 +103,7 @@
     return p;
   }
 
-  // the period of the same length immediately before (whole days, like pipeline/reports.py)
+  // the period of the same length immediately before (whole days, like pipeline/history/reports.py)
   function previousRange() {
     const from = $("from").value, to = $("to").value || from;
     const n = daysBetween(from, to) + 1;

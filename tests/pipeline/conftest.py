@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import clickhouse_store as store
+from pipeline.history import clickhouse_store as store
 
 REPO = Path(__file__).resolve().parents[2]
 MIGRATIONS = REPO / "clickhouse" / "migrations"

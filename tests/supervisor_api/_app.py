@@ -11,7 +11,7 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from pipeline import warehouse as warehouse_mod
+from pipeline.history import warehouse as warehouse_mod
 from pipeline.settings import load_settings
 from supervisor_api import auth
 from supervisor_api.main import create_app

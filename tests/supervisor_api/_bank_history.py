@@ -8,10 +8,10 @@ from pathlib import Path
 
 import orjson
 
-from pipeline import clickhouse_store
-from pipeline.importers.anonymous_bank import iter_events
-from pipeline.queue_settings import load_queue_settings
-from pipeline.worker_state import Record, WorkerState
+from pipeline.history import clickhouse_store
+from pipeline.connectors.anonymous_bank import iter_events
+from pipeline.live.queue_settings import load_queue_settings
+from pipeline.live.worker_state import Record, WorkerState
 from tests.datasets import ANONYMOUS_BANK
 
 DATA = ANONYMOUS_BANK

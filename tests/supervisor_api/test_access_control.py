@@ -14,7 +14,7 @@ from _app import ADMIN_TOKEN, create_topic, make_settings, running_app
 
 from tests.contact_rows import fact
 from _live_sample import make_view
-from pipeline import clickhouse_store as store
+from pipeline.history import clickhouse_store as store
 from pipeline.schemas.examples import example
 from supervisor_api.auth import TokenStore
 from supervisor_api.event_producer import events_topic
@@ -129,7 +129,7 @@ def test_scoped_supervisor_sees_neither_live_state_nor_reports_of_other_queue(en
             ws.receive_json()
         assert e.value.code == 4403
 
-    # no filter: B's rows are left out (allowed_queues reaches pipeline.reports)
+    # no filter: B's rows are left out (allowed_queues reaches pipeline.history.reports)
     q = c.get("/api/v1/reports/queues", params=RANGE, headers=h).json()
     assert {r["queue"] for r in q["rows"]} == {A} and q["total"]["offered"] == 2
     conv = c.get("/api/v1/reports/conversations", params=RANGE, headers=h).json()

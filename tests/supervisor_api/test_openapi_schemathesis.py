@@ -14,7 +14,7 @@ from schemathesis.specs.openapi.checks import (content_type_conformance, respons
 from _app import ADMIN_TOKEN, create_topic, make_settings, running_app
 
 from tests.contact_rows import fact
-from pipeline import clickhouse_store as store
+from pipeline.history import clickhouse_store as store
 from supervisor_api.event_producer import events_topic
 from _live_sample import make_view
 

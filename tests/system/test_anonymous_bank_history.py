@@ -6,9 +6,9 @@ import math
 
 import pytest
 
-from pipeline.importers.anonymous_bank import iter_events
-from pipeline.publisher import ndjson_lines, publish_lines
-from tests.pipeline import anonymous_bank_expected as bank
+from pipeline.connectors.anonymous_bank import iter_events
+from pipeline.kafka.publisher import ndjson_lines, publish_lines
+from tests.pipeline.connectors import anonymous_bank_expected as bank
 from tests.system.stack import wait_for
 from tests.datasets import ANONYMOUS_BANK
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import clickhouse_connect
 
-from pipeline.kafka_local import LocalKafka
+from pipeline.kafka.local_broker import LocalKafka
 from tests.conftest import _free_pair
 from tests.system.stack import Stack, wait_for
 from tests.system.test_live_recovery import (expected_versions, lag_is_zero, publish, simulated_events,

@@ -13,12 +13,12 @@ import clickhouse_connect
 import orjson
 from kafka import KafkaProducer
 
-from pipeline.live_view import merge
-from pipeline.queue_settings import load_queue_settings
+from pipeline.live.live_view import merge
+from pipeline.live.queue_settings import load_queue_settings
 from pipeline.simulator.config import SimConfig
 from pipeline.simulator.daytime import zone_where_local_hour
 from pipeline.simulator.model import simulate
-from pipeline.worker_state import Record, WorkerState
+from pipeline.live.worker_state import Record, WorkerState
 from tests.system.stack import ROOT, Stack, wait_for
 
 

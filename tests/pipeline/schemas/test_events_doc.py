@@ -8,7 +8,7 @@ import orjson
 
 from pipeline.schemas.event import Event
 from pipeline.schemas.registry import EVENT_TYPES
-from pipeline.validation import validate, validate_obj
+from pipeline.schemas.validation import validate, validate_obj
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "events.md"
 BLOCK = re.compile(r"^```json\n(.*?)^```", re.S | re.M)
@@ -36,7 +36,7 @@ def test_doc_examples_validate():
 
 
 def test_doc_lists_every_rejection_code():
-    from pipeline.validation import REJECTION_CODES
+    from pipeline.schemas.validation import REJECTION_CODES
     text = DOC.read_text(encoding="utf-8")
     for code in REJECTION_CODES:
         assert f"`{code}`" in text, code

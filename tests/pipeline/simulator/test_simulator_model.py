@@ -94,7 +94,7 @@ def test_envelopes_follow_the_contract(week):
 
 
 def test_every_event_passes_the_pipeline_validation(week):
-    from pipeline.validation import Rejection, validate
+    from pipeline.schemas.validation import Rejection, validate
 
     bad = []
     for e in week:

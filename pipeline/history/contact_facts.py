@@ -1,0 +1,78 @@
+"""ClickHouse rows from states: `contacts` fact rows and `agent_states` intervals.
+
+Columns and meanings: docs/internal-interfaces.md. Pure functions of the state, so a retried
+batch produces byte-identical rows (ReplacingMergeTree(version) then keeps one).
+Times are float epoch seconds (UTC); None is NULL.
+"""
+from __future__ import annotations
+
+from pipeline.live.contact_state import AgentState, ContactState
+
+CONTACT_COLUMNS = (
+    "contact_id", "version", "queue", "channel", "customer", "priority", "tags", "created",
+    "first_assigned", "answered", "first_response", "abandoned", "closed", "agent", "agents",
+    "wait_s", "first_response_s", "handle_s", "resolution_s", "replies", "customer_messages",
+    "response_times_s", "reopened", "transfers", "csat", "is_answered", "is_abandoned",
+    "is_closed", "last_event",
+)
+AGENT_STATE_COLUMNS = ("agent", "state", "reason", "start", "end", "duration_s")
+
+
+def fact_row(s: ContactState) -> dict:
+    """One `contacts` row. `answered` and `wait_s` follow the voice/chat definitions (email has
+    no answer event: its wait_s is set only when abandoned); `is_answered` is 1 for email once an
+    agent replied, so per-channel answered counts mean the same thing on every channel."""
+    created = s.created
+    voice_chat = s.channel != "email"
+    if voice_chat and s.answered is not None:
+        wait_s = s.answered - created
+    elif s.abandoned is not None:
+        wait_s = s.abandoned - created
+    else:
+        wait_s = None
+    return {
+        "contact_id": s.contact_id,
+        "version": len(s.events),
+        "queue": s.queue,
+        "channel": s.channel,
+        "customer": s.customer,
+        "priority": s.priority,
+        "tags": list(s.tags),
+        "created": created,
+        "first_assigned": s.first_assigned,
+        "answered": s.answered,
+        "first_response": s.first_response,
+        "abandoned": s.abandoned,
+        "closed": s.closed,
+        "agent": s.agent,
+        "agents": list(s.agents),
+        "wait_s": wait_s,
+        "first_response_s": None if s.first_response is None else s.first_response - created,
+        "handle_s": s.handle_ms / 1000.0,
+        "resolution_s": None if s.closed is None else s.closed - created,
+        "replies": s.replies,
+        "customer_messages": s.customer_messages,
+        "response_times_s": list(s.response_times),
+        "reopened": s.reopened,
+        "transfers": s.transfers,
+        "csat": s.csat,
+        "is_answered": int(s.answer_time is not None),
+        "is_abandoned": int(s.abandoned is not None),
+        "is_closed": int(s.closed is not None),
+        "last_event": s.last_event,
+    }
+
+
+def agent_interval_row(prev: AgentState | None, new: AgentState) -> dict | None:
+    """The interval `prev` finished when `new` started, or None when no interval finished
+    (first state seen, capacity-only update, or a zero/negative-length interval)."""
+    if prev is None or new.since <= prev.since:
+        return None
+    return {
+        "agent": prev.agent,
+        "state": prev.state,
+        "reason": prev.reason,
+        "start": prev.since,
+        "end": new.since,
+        "duration_s": new.since - prev.since,
+    }

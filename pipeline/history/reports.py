@@ -1,0 +1,367 @@
+"""History reports: parameter handling, previous period, named queries, JSON/CSV shaping.
+
+Pure except for ``queues_report`` / ``conversations_report`` / ``agents_report``, which run
+the named SQL files in clickhouse/queries through ``pipeline.history.clickhouse_store.query_rows``.
+
+Range semantics: ``from`` and ``to`` are ISO dates or datetimes in the report time zone
+(``tz``) unless they carry an offset. A date ``from`` is its local midnight; a date ``to`` is
+inclusive (the range ends at the next local midnight); a datetime ``to`` is exclusive.
+Contacts are counted in the interval in which they were created.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from pipeline.history import clickhouse_store
+from pipeline.calendars.zones import ZoneName
+
+QUERIES_DIR = Path(__file__).resolve().parents[2] / "clickhouse" / "queries"
+DEFAULT_THRESHOLDS_S = {"voice": 20.0, "chat": 60.0, "email": 14400.0}
+CHANNELS = ("voice", "chat", "email")
+MAX_RANGE_DAYS = {"15m": 92, "hour": 366, "day": 3660, "week": 7320}
+RESPONSE_BUCKETS = ["<15m", "15-30m", "30-60m", "1-2h", "2-3h", "3-6h", "6-12h", "12-24h", "1-2d", ">2d"]
+HANDLE_BUCKETS = ["<1m", "1-2m", "2-5m", "5-10m", ">10m"]
+
+
+class ReportError(ValueError):
+    """A bad report parameter: ``param`` names it, ``reason`` says why (for a 400 answer)."""
+
+    def __init__(self, param: str, reason: str):
+        super().__init__(f"{param}: {reason}")
+        self.param = param
+        self.reason = reason
+
+    def as_dict(self) -> dict[str, str]:
+        return {"param": self.param, "reason": self.reason}
+
+
+def _parse_moment(value: Any, name: str) -> dt.date | dt.datetime:
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{name} must be an ISO date (2024-02-01) or datetime (2024-02-01T08:00:00+01:00)")
+    text = value.strip()
+    try:
+        if len(text) == 10:
+            return dt.date.fromisoformat(text)
+        return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"{text!r} is not an ISO date (2024-02-01) or datetime "
+                         "(2024-02-01T08:00:00+01:00)") from None
+
+
+class ReportParams(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, extra="forbid", frozen=True)
+
+    from_: dt.datetime | dt.date = Field(alias="from")
+    to: dt.datetime | dt.date
+    queue: str = ""
+    channel: str = ""
+    agent: str = ""
+    tag: str = ""
+    tz: ZoneName = "UTC"
+    by: Literal["15m", "hour", "day", "week"] = "day"
+    short_abandon_s: float = Field(5.0, ge=0, le=3600)
+    # queue scope of the caller's token (empty: every queue); set by the API, not by users
+    allowed_queues: tuple[str, ...] = ()
+
+    @field_validator("from_", "to", mode="before")
+    @classmethod
+    def _moment(cls, v: Any, info) -> Any:
+        return _parse_moment(v, "from" if info.field_name == "from_" else info.field_name)
+
+
+    @field_validator("channel")
+    @classmethod
+    def _channel(cls, v: str) -> str:
+        if v and v not in CHANNELS:
+            raise ValueError(f"unknown channel {v!r}; one of {', '.join(CHANNELS)}")
+        return v
+
+    @model_validator(mode="after")
+    def _range(self) -> "ReportParams":
+        start, end = self.start_utc, self.end_utc
+        both_dates = not isinstance(self.from_, dt.datetime) and not isinstance(self.to, dt.datetime)
+        if start > end or (both_dates and self.from_ > self.to):
+            raise ReportError("from", f"from ({self.from_}) is after to ({self.to})")
+        days = (end - start).total_seconds() / 86400
+        if days > MAX_RANGE_DAYS[self.by]:
+            raise ReportError("by", f"by={self.by} allows at most {MAX_RANGE_DAYS[self.by]} days; "
+                                    f"the range has {days:.0f}; use a coarser interval or a shorter range")
+        return self
+
+    # --- derived --------------------------------------------------------------------------------
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.tz)
+
+    def _localize(self, moment: dt.date | dt.datetime, end: bool) -> dt.datetime:
+        if not isinstance(moment, dt.datetime):
+            day = moment + dt.timedelta(days=1) if end else moment
+            return dt.datetime.combine(day, dt.time(0), tzinfo=self.zone)
+        return moment if moment.tzinfo else moment.replace(tzinfo=self.zone)
+
+    @property
+    def start_utc(self) -> dt.datetime:
+        return self._localize(self.from_, end=False).astimezone(dt.timezone.utc)
+
+    @property
+    def end_utc(self) -> dt.datetime:
+        return self._localize(self.to, end=True).astimezone(dt.timezone.utc)
+
+    @property
+    def days(self) -> float:
+        return (self.end_utc - self.start_utc).total_seconds() / 86400
+
+    def previous(self) -> "ReportParams":
+        """The period of the same length immediately before (whole local days when both ends
+        are dates, so a DST change does not shift it)."""
+        if not isinstance(self.from_, dt.datetime) and not isinstance(self.to, dt.datetime):
+            n = (self.to - self.from_).days + 1
+            return self.model_copy(update={"from_": self.from_ - dt.timedelta(days=n),
+                                           "to": self.from_ - dt.timedelta(days=1)})
+        start, end = self.start_utc, self.end_utc
+        return self.model_copy(update={"from_": start - (end - start), "to": start})
+
+    def query_parameters(self, thresholds: dict[tuple[str, str], float] | None = None,
+                         channel_defaults: dict[str, float] | None = None) -> dict[str, Any]:
+        chan = dict(DEFAULT_THRESHOLDS_S, **(channel_defaults or {}))
+        per_queue = thresholds or {}
+        return {
+            "from_ms": int(round(self.start_utc.timestamp() * 1000)),
+            "to_ms": int(round(self.end_utc.timestamp() * 1000)),
+            "queue": self.queue, "channel": self.channel, "agent": self.agent, "tag": self.tag,
+            "allowed_queues": list(self.allowed_queues), "tz": self.tz, "by": self.by, "short_abandon_s": float(self.short_abandon_s),
+            "sl_keys": [f"{q}/{c}" for q, c in per_queue], "sl_values": [float(v) for v in per_queue.values()],
+            "ch_keys": list(chan), "ch_values": [float(v) for v in chan.values()],
+            "sl_default": float(DEFAULT_THRESHOLDS_S["voice"]),
+        }
+
+    def echo(self) -> dict[str, Any]:
+        return {"from": self.start_utc.astimezone(self.zone).isoformat(),
+                "to": self.end_utc.astimezone(self.zone).isoformat(),
+                "queue": self.queue, "channel": self.channel, "agent": self.agent, "tag": self.tag,
+                "tz": self.tz, "by": self.by, "short_abandon_s": self.short_abandon_s}
+
+
+def parse_params(raw: dict[str, Any]) -> ReportParams:
+    """Build ReportParams from query-string-like values; every problem is a ReportError."""
+    values = {k: v for k, v in raw.items() if v is not None}
+    try:
+        return ReportParams.model_validate(values)
+    except ReportError:
+        raise
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = err.get("loc") or ("?",)
+        param = "from" if loc[0] == "from_" else str(loc[0])
+        cause = (err.get("ctx") or {}).get("error")
+        if isinstance(cause, ReportError):
+            raise cause from None
+        reason = str(cause) if cause else err.get("msg", "invalid")
+        if err.get("type") == "missing":
+            reason = "required"
+        elif err.get("type") == "extra_forbidden":
+            reason = "unknown parameter"
+        raise ReportError(param, reason) from None
+
+
+# ------------------------------------------------------------------------------------- queries
+@lru_cache(maxsize=None)
+def load_query(name: str) -> str:
+    path = QUERIES_DIR / f"{name}.sql"
+    if not path.is_file():
+        raise KeyError(f"no query named {name!r} in {QUERIES_DIR}")
+    return path.read_text(encoding="utf-8")
+
+
+def run_query(client: Any, name: str, parameters: dict[str, Any]) -> list[dict[str, Any]]:
+    return clickhouse_store.query_rows(client, load_query(name), parameters)
+
+
+def _ratio(num: float | None, den: float | None) -> float | None:
+    return None if not den or num is None else num / den
+
+
+def _q(values: list | None, i: int) -> float | None:
+    return values[i] if values and len(values) > i else None
+
+
+@lru_cache(maxsize=65536)
+def _iso(epoch: int, zone: ZoneInfo) -> str:
+    return dt.datetime.fromtimestamp(epoch, zone).isoformat()
+
+
+# -------------------------------------------------------------------------------------- queues
+_QUEUE_SUMS = ("offered", "answered_n", "abandoned_n", "short_abandoned", "answered_within_sl",
+               "wait_sum_s", "wait_n", "handle_sum_s", "handle_n")
+
+
+def thresholds_from(queue_settings: Any) -> tuple[dict[tuple[str, str], float], dict[str, float]]:
+    """(per queue/channel thresholds, per channel thresholds) from a
+    pipeline.live.queue_settings.QueueSettings (None: the channel defaults only)."""
+    if queue_settings is None:
+        return {}, {}
+    per_queue = {(q, c): queue_settings.for_queue(q, c).threshold_s for q, c in queue_settings.configured()}
+    per_channel = {c: queue_settings.for_queue("", c).threshold_s for c in CHANNELS}
+    return per_queue, per_channel
+
+
+def _queue_metrics(sums: dict[str, Any], policy: Any = None) -> dict[str, Any]:
+    if policy is not None:
+        sl_den = policy.sl_denominator(sums["answered_n"], sums["abandoned_n"], sums["short_abandoned"],
+                                       sums["offered"])
+    else:
+        sl_den = sums["answered_n"] + sums["abandoned_n"] - sums["short_abandoned"]
+    return {
+        "offered": int(sums["offered"]), "answered": int(sums["answered_n"]),
+        "abandoned": int(sums["abandoned_n"]), "short_abandoned": int(sums["short_abandoned"]),
+        "answered_within_sl": int(sums["answered_within_sl"]),
+        "asa_s": _ratio(sums["wait_sum_s"], sums["wait_n"]),
+        "aht_s": _ratio(sums["handle_sum_s"], sums["handle_n"]),
+        "service_level": _ratio(sums["answered_within_sl"], sl_den),
+    }
+
+
+def queues_report(client: Any, params: ReportParams,
+                  thresholds: dict[tuple[str, str], float] | None = None,
+                  channel_defaults: dict[str, float] | None = None,
+                  queue_settings: Any = None) -> dict[str, Any]:
+    """Interval report: rows per queue, channel and interval; totals over all rows.
+    ``queue_settings`` (QueueSettings) supplies thresholds and each queue's SL formula;
+    explicit ``thresholds`` / ``channel_defaults`` override it."""
+    qs_q, qs_c = thresholds_from(queue_settings)
+    raw = run_query(client, "queues", params.query_parameters(
+        {**qs_q, **(thresholds or {})}, {**qs_c, **(channel_defaults or {})}))
+    zone = params.zone
+    rows = [{"queue": r["queue"], "channel": r["channel"], "start": _iso(r["start_epoch"], zone),
+             **_queue_metrics(r, queue_settings.for_queue(r["queue"], r["channel"]) if queue_settings else None)}
+            for r in raw]
+    totals = {k: sum(r[k] or 0 for r in raw) for k in _QUEUE_SUMS}
+    return {"report": "queues", "params": params.echo(), "rows": rows, "total": _queue_metrics(totals)}
+
+
+# ------------------------------------------------------------------------------- conversations
+def _headline(r: dict[str, Any], days: float) -> dict[str, Any]:
+    return {
+        "conversations": int(r["conversations"]),
+        "customers": int(r["customers"]),
+        "conversations_per_day": _ratio(r["conversations"], days),
+        "conversations_per_customer": _ratio(r["conversations_with_customer"], r["customers"]),
+        "replies": int(r["replies_total"]),
+        "replies_per_conversation": _ratio(r["replies_closed"], r["closed_n"]),
+        "closed": int(r["closed_n"]),
+        "first_response_s": {"mean": r["first_response_avg_s"], "p50": _q(r["first_response_q"], 0),
+                             "p90": _q(r["first_response_q"], 1), "count": int(r["first_responses"])},
+        "response_time_s": {"mean": r["response_avg_s"], "p50": _q(r["response_q"], 0),
+                            "p90": _q(r["response_q"], 1), "count": int(r["responses"])},
+        "handle_time_s": {"mean": r["handle_avg_s"], "p50": _q(r["handle_q"], 0),
+                          "p90": _q(r["handle_q"], 1), "count": int(r["handled"])},
+        "resolution_time_s": {"mean": r["resolution_avg_s"], "p50": _q(r["resolution_q"], 0),
+                              "p90": _q(r["resolution_q"], 1)},
+        "resolved_on_first_reply": int(r["resolved_first_reply"]),
+        "resolved_on_first_reply_share": _ratio(r["resolved_first_reply"], r["closed_n"]),
+        "sla_compliance": _ratio(r["first_responses_within_sla"], r["first_responses"]),
+        "csat": {"mean": r["csat_avg"], "good_share": _ratio(r["ratings_good"], r["ratings"]),
+                 "ratings": int(r["ratings"])},
+    }
+
+
+def conversations_report(client: Any, params: ReportParams,
+                         thresholds: dict[tuple[str, str], float] | None = None,
+                         channel_defaults: dict[str, float] | None = None,
+                         queue_settings: Any = None) -> dict[str, Any]:
+    qs_q, qs_c = thresholds_from(queue_settings)
+    thresholds = {**qs_q, **(thresholds or {})}
+    channel_defaults = {**qs_c, **(channel_defaults or {})}
+    qp = params.query_parameters(thresholds, channel_defaults)
+    head = run_query(client, "conversations", qp)[0]
+    prev = params.previous()
+    prev_head = run_query(client, "conversations", prev.query_parameters(thresholds, channel_defaults))[0]
+    out = {"report": "conversations", "params": params.echo(), **_headline(head, params.days)}
+    out["response_time_buckets"] = dict(zip(RESPONSE_BUCKETS, map(int, head["response_buckets"])))
+    out["handle_time_buckets"] = dict(zip(HANDLE_BUCKETS, map(int, head["handle_buckets"])))
+    out["busiest"] = [{"weekday": r["weekday"], "hour": r["hour"], "conversations": r["conversations"]}
+                      for r in run_query(client, "busiest", qp)]
+    out["tags"] = [{"tag": r["tag"], "conversations": r["conversations"]} for r in run_query(client, "tags", qp)]
+    out["previous"] = {"from": prev.echo()["from"], "to": prev.echo()["to"], **_headline(prev_head, prev.days)}
+    return out
+
+
+# ---------------------------------------------------------------------------------------- agents
+def agents_report(client: Any, params: ReportParams, **_: Any) -> dict[str, Any]:
+    qp = params.query_parameters()
+    facts = {r["agent_name"]: r for r in run_query(client, "agents", qp)}
+    replies = {r["agent"]: int(r["replies"]) for r in run_query(client, "agent_replies", qp)}
+    rows = []
+    for name in sorted(set(facts) | set(replies)):
+        f = facts.get(name)
+        rows.append({
+            "agent": name,
+            "handled": int(f["handled"]) if f else 0,
+            "replies": replies.get(name, 0),
+            "closed": int(f["closed_n"]) if f else 0,
+            "closed_without_reply": int(f["closed_without_reply"]) if f else 0,
+            "handle_s": float(f["handle_sum_s"]) if f else 0.0,
+            "aht_s": _ratio(f["handle_sum_s"], f["handle_n"]) if f else None,
+            "first_response_s": f["first_response_avg_s"] if f else None,
+            "customers": int(f["customers"]) if f else 0,
+            "csat": {"mean": f["csat_avg"] if f else None,
+                     "good_share": _ratio(f["ratings_good"], f["ratings"]) if f else None,
+                     "ratings": int(f["ratings"]) if f else 0},
+        })
+    return {"report": "agents", "params": params.echo(), "rows": rows}
+
+
+REPORTS = {"queues": queues_report, "conversations": conversations_report, "agents": agents_report}
+
+
+_NOT_HEADLINE = {"report", "params", "response_time_buckets", "handle_time_buckets", "busiest", "tags", "previous"}
+
+
+def table_rows(name: str, result: dict[str, Any]) -> list[dict[str, Any]]:
+    """The rows a table or CSV shows: per-interval/agent rows, or the conversations headline."""
+    if name == "conversations":
+        return [{k: v for k, v in result.items() if k not in _NOT_HEADLINE}]
+    return result.get("rows", [])
+
+
+def policy_kwargs(name: str, queue_settings: Any) -> dict[str, Any]:
+    """The queue-settings argument each report takes (thresholds and SL formula)."""
+    return {} if name == "agents" else {"queue_settings": queue_settings}
+
+
+# ----------------------------------------------------------------------------------------- csv
+def _flatten(row: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in row.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(_flatten(value, f"{name}."))
+        elif isinstance(value, (list, tuple)):
+            out[name] = ";".join(map(str, value))
+        else:
+            out[name] = value
+    return out
+
+
+def to_csv(rows: list[dict[str, Any]]) -> str:
+    """CSV text (header + rows); nested dicts become dotted columns, None an empty cell."""
+    flat = [_flatten(r) for r in rows]
+    columns: list[str] = []
+    for r in flat:
+        columns.extend(k for k in r if k not in columns)
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
+    writer.writeheader()
+    for r in flat:
+        writer.writerow({k: ("" if r.get(k) is None else r.get(k)) for k in columns})
+    return buf.getvalue()

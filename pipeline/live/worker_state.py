@@ -1,0 +1,257 @@
+"""Everything one worker knows about its partitions, and the batch step, without I/O.
+
+`WorkerState.process(records, now)` turns Kafka records into: dead letters, changelog entries
+(what to persist so a restart resumes exactly), ClickHouse rows, and the partitions whose live
+view changed. Faust, ClickHouse and Kafka stay in pipeline/agents/runtime.py.
+
+Exactly-once effect under at-least-once delivery: a redelivered record is a `duplicate` for the
+state machine, yet its rows are emitted again (ClickHouse replaces them: events by id, contacts
+by version), because the changelog may already hold a batch whose insert never happened.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import orjson
+
+from pipeline.history.contact_facts import agent_interval_row, fact_row
+from pipeline.live.contact_state import (APPLIED, DUPLICATE, DUPLICATE_CONFLICT, PARKED, REJECTED, AgentState,
+                                    ContactState, ParkingLot, apply_agent, apply_parked)
+from pipeline.schemas.dead_letters import DeadLetter
+from pipeline.history.rows import Rows
+from pipeline.schemas.event import Event
+from pipeline.schemas.validation import Rejection, validate
+
+CONTACT, AGENT, LOT = b"c:", b"a:", b"p:"
+
+
+@dataclass(slots=True)
+class Record:
+    key: bytes | None
+    value: bytes
+    partition: int
+    offset: int
+
+
+@dataclass
+class BatchOutput:
+    dead_letters: list[DeadLetter] = field(default_factory=list)
+    changelog: list[tuple[int, bytes, bytes | None]] = field(default_factory=list)
+    rows: Rows = field(default_factory=Rows)
+    partitions: set[int] = field(default_factory=set)
+    applied: int = 0
+    duplicates: int = 0
+    parked: int = 0
+
+
+@dataclass
+class PartitionState:
+    contacts: dict[str, ContactState] = field(default_factory=dict)
+    agents: dict[str, AgentState] = field(default_factory=dict)
+    lot: ParkingLot = field(default_factory=ParkingLot)
+    # original bytes and source position of parked events, for rows and dead letters later
+    parked_raw: dict[str, tuple[str, int]] = field(default_factory=dict)
+    last_seen: dict[str, float] = field(default_factory=dict)  # processing time, for eviction
+
+
+def decode_partition(value: bytes) -> int:
+    """Partition a changelog value belongs to (values start with {"p":N,...})."""
+    head = value[:24]
+    i = head.find(b'"p":')
+    if i < 0:
+        return orjson.loads(value)["p"]
+    j = i + 4
+    k = j
+    while k < len(head) and 48 <= head[k] <= 57:
+        k += 1
+    return int(head[j:k])
+
+
+def _event_row(ev: Event, state: ContactState | None, partition: int, offset: int, now: float) -> dict:
+    data = ev.data
+    return {
+        "id": ev.id, "type": ev.type, "time": ev.time, "subject": ev.subject, "source": ev.source,
+        "queue": (state.queue if state else "") or data.get("queue", "") or "",
+        "channel": (state.channel if state else "") or data.get("channel", "") or "",
+        "agent": data.get("agent", "") or data.get("to_agent", "") or "",
+        "data": orjson.dumps(data).decode(),
+        "kafka_partition": partition, "kafka_offset": offset, "ingested_at": now,
+    }
+
+
+class WorkerState:
+    def __init__(self, queue_settings, *, max_event_bytes: int = 65536, dedup_retention_s: float = 7 * 86400,
+                 parking_timeout_s: float = 300.0, clock=time.time):
+        self.queue_settings = queue_settings
+        self.max_event_bytes = max_event_bytes
+        self.dedup_retention_s = dedup_retention_s
+        self.parking_timeout_s = parking_timeout_s
+        self.clock = clock
+        self.partitions: dict[int, PartitionState] = {}
+
+    # -- partitions -----------------------------------------------------------------------------
+    def has_partition(self, p: int) -> bool:
+        return p in self.partitions
+
+    def add_partition(self, p: int) -> PartitionState:
+        return self.partitions.setdefault(p, PartitionState(lot=ParkingLot(self.parking_timeout_s)))
+
+    def drop_partition(self, p: int) -> None:
+        self.partitions.pop(p, None)
+
+    def load(self, p: int, key: bytes, value: bytes) -> None:
+        """Restore one changelog entry (after a restart or a rebalance)."""
+        ps = self.add_partition(p)
+        obj = orjson.loads(value)
+        now = self.clock()
+        if key.startswith(CONTACT):
+            s = ContactState.from_dict(obj["c"])
+            ps.contacts[s.contact_id] = s
+            ps.last_seen[s.contact_id] = now
+        elif key.startswith(AGENT):
+            a = AgentState.from_dict(obj["a"])
+            ps.agents[a.agent] = a
+        elif key.startswith(LOT):
+            ps.lot = ParkingLot.from_list(obj["lot"], timeout_s=self.parking_timeout_s)
+            ps.parked_raw = {k: (v[0], v[1]) for k, v in obj["raw"].items()}
+
+    # -- the batch step ---------------------------------------------------------------------------
+    def process(self, records: list[Record], now: float) -> BatchOutput:
+        out = BatchOutput()
+        touched: dict[int, set[str]] = {}
+        agents_touched: dict[int, set[str]] = {}
+        lots_touched: set[int] = set()
+        spans: dict[int, list[int]] = {}
+        max_bytes = self.max_event_bytes
+        for r in records:
+            span = spans.get(r.partition)
+            if span is None:
+                spans[r.partition] = [r.offset, r.offset]
+            else:
+                span[0] = min(span[0], r.offset)
+                span[1] = max(span[1], r.offset)
+            ps = self.partitions.get(r.partition) or self.add_partition(r.partition)
+            ev = validate(r.value, max_bytes=max_bytes)
+            if type(ev) is Rejection:
+                out.dead_letters.append(DeadLetter(r.value, r.key, ev.code, ev.reason, ev.field, r.partition, r.offset))
+                continue
+            if ev.type.startswith("agent."):
+                self._agent_event(ps, ev, r, now, out, agents_touched.setdefault(r.partition, set()))
+                continue
+            self._contact_event(ps, ev, r, now, out, touched.setdefault(r.partition, set()), lots_touched)
+        for p, ids in touched.items():
+            ps = self.partitions[p]
+            for cid in ids:
+                s = ps.contacts.get(cid)
+                if s is None:
+                    continue
+                out.rows.contacts.append(fact_row(s))
+                out.changelog.append((p, CONTACT + cid.encode(), orjson.dumps({"p": p, "c": s.to_dict()})))
+        for p, ids in agents_touched.items():
+            ps = self.partitions[p]
+            for aid in ids:
+                out.changelog.append((p, AGENT + aid.encode(), orjson.dumps({"p": p, "a": ps.agents[aid].to_dict()})))
+        for p in lots_touched:
+            out.changelog.append(self._lot_entry(p))
+        out.partitions = set(touched) | set(agents_touched) | lots_touched
+        out.rows.dedup_token = ",".join(f"{p}:{a}-{b}" for p, (a, b) in sorted(spans.items()))
+        return out
+
+    def _agent_event(self, ps: PartitionState, ev: Event, r: Record, now: float, out: BatchOutput,
+                     touched: set[str]) -> None:
+        prev = ps.agents.get(ev.subject)
+        new, outcome = apply_agent(prev, ev)
+        if outcome.kind == APPLIED:
+            ps.agents[ev.subject] = new
+            touched.add(ev.subject)
+            out.applied += 1
+            row = agent_interval_row(prev, new)
+            if row is not None:
+                out.rows.agent_states.append(row)
+        elif outcome.kind == DUPLICATE:
+            out.duplicates += 1
+        else:
+            out.dead_letters.append(DeadLetter(r.value, r.key, outcome.kind if outcome.kind != REJECTED else outcome.reason,
+                                               outcome.reason, None, r.partition, r.offset))
+            return
+        out.rows.events.append(_event_row(ev, None, r.partition, r.offset, now))
+
+    def _contact_event(self, ps: PartitionState, ev: Event, r: Record, now: float, out: BatchOutput,
+                       touched: set[str], lots_touched: set[int]) -> None:
+        cid = ev.subject
+        state = ps.contacts.get(cid)
+        had_parked = cid in ps.lot
+        new, results = apply_parked(state, ev, ps.lot, now)
+        if new is not None:
+            ps.contacts[cid] = new
+            ps.last_seen[cid] = now
+        for e, outcome in results:
+            kind = outcome.kind
+            if e is ev:
+                raw, partition, offset = r.value, r.partition, r.offset
+            else:
+                raw, offset = ps.parked_raw.pop(e.id, (orjson.dumps(e.data), -1))
+                partition = r.partition
+                lots_touched.add(r.partition)
+            if kind == APPLIED or kind == DUPLICATE:
+                if kind == APPLIED:
+                    out.applied += 1
+                else:
+                    out.duplicates += 1
+                touched.add(cid)
+                out.rows.events.append(_event_row(e, new, partition, offset, now))
+            elif kind == PARKED:
+                out.parked += 1
+                ps.parked_raw[e.id] = (raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw, offset)
+                lots_touched.add(r.partition)
+            else:  # rejected, duplicate_conflict
+                code = "duplicate_conflict" if kind == DUPLICATE_CONFLICT else outcome.reason.split(" ")[0] or kind
+                value = raw if isinstance(raw, bytes) else raw.encode()
+                out.dead_letters.append(DeadLetter(value, cid.encode(), code, outcome.reason or kind, None,
+                                                   partition, offset))
+        if had_parked and cid not in ps.lot:
+            lots_touched.add(r.partition)
+
+    def _lot_entry(self, p: int) -> tuple[int, bytes, bytes]:
+        ps = self.partitions[p]
+        live_ids = {row[2] for row in ps.lot.to_list()}
+        ps.parked_raw = {k: v for k, v in ps.parked_raw.items() if k in live_ids}
+        value = orjson.dumps({"p": p, "lot": ps.lot.to_list(), "raw": {k: list(v) for k, v in ps.parked_raw.items()}})
+        return (p, LOT + str(p).encode(), value)
+
+    # -- time-driven upkeep -------------------------------------------------------------------------
+    def housekeeping(self, now: float) -> BatchOutput:
+        """Parked events past the timeout go to dead letters; ended contacts past the dedup
+        retention (processing time) leave memory and the changelog."""
+        from pipeline.live.live_view import is_evictable
+
+        out = BatchOutput()
+        tz = self.queue_settings.tz
+        for p, ps in self.partitions.items():
+            expired = ps.lot.expire(now)
+            if expired:
+                for ev, reason in expired:
+                    raw, offset = ps.parked_raw.pop(ev.id, ("", -1))
+                    out.dead_letters.append(DeadLetter(raw.encode() if raw else orjson.dumps(ev.data), ev.subject.encode(),
+                                                       reason.split(" ")[0], f"{reason}: waited {self.parking_timeout_s:.0f}s "
+                                                       "for the event that makes it applicable", None, p, offset))
+                out.changelog.append(self._lot_entry(p))
+                out.partitions.add(p)
+            cutoff = now - self.dedup_retention_s
+            gone = [cid for cid, s in ps.contacts.items()
+                    if s.ended and ps.last_seen.get(cid, now) <= cutoff and is_evictable(s, now, tz)]
+            for cid in gone:
+                del ps.contacts[cid]
+                ps.last_seen.pop(cid, None)
+                out.changelog.append((p, CONTACT + cid.encode(), None))
+            if gone:
+                out.partitions.add(p)
+        return out
+
+    # -- live view ----------------------------------------------------------------------------------
+    def partial(self, p: int, now: float) -> dict:
+        from pipeline.live.live_view import partial
+
+        ps = self.partitions.get(p) or self.add_partition(p)
+        return partial(ps.contacts.values(), ps.agents.values(), now, self.queue_settings)

@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from pipeline.history import clickhouse_store as store
+
+
+def _contact(cid: str, version: int, **kw) -> dict:
+    row = {"contact_id": cid, "version": version, "queue": "billing", "channel": "voice",
+           "customer": "", "priority": 0, "tags": [], "created": 1_700_000_000.0,
+           "answered": None, "handle_s": 0.0, "replies": 0, "response_times_s": [],
+           "is_answered": 0, "is_abandoned": 0, "is_closed": 0, "last_event": 1_700_000_000.0}
+    row.update(kw)
+    return row
+
+
+def _final_count(ch, table: str) -> int:
+    return store.query_rows(ch, f"SELECT count() AS n FROM {table} FINAL")[0]["n"]
+
+
+def test_split_statements_rule():
+    sql = "-- header;\nCREATE TABLE a (x String DEFAULT 'a;b')\nENGINE = Memory;\n\n  ;\nSELECT 1;\nSELECT 2"
+    assert store.split_statements(sql) == [
+        "CREATE TABLE a (x String DEFAULT 'a;b')\nENGINE = Memory", "SELECT 1", "SELECT 2"]
+
+
+def test_migrate_applies_all_then_is_idempotent(ch_empty, migrations_dir):
+    first = store.migrate(ch_empty, migrations_dir)
+    assert first == sorted(p.name for p in migrations_dir.glob("*.sql"))
+    assert store.migrate(ch_empty, migrations_dir) == []
+    applied = store.applied_migrations(ch_empty)
+    assert sorted(applied) == [int(n[:4]) for n in first]
+    assert set(store.count_rows(ch_empty)) == set(store.TABLES)
+    assert store.count_rows(ch_empty)["schema_migrations"] == len(first)
+
+
+def test_migrate_refuses_changed_checksum(ch_empty, tmp_path, migrations_dir):
+    mdir = tmp_path / "m"
+    shutil.copytree(migrations_dir, mdir)
+    store.migrate(ch_empty, mdir)
+    target = mdir / "0003_contacts.sql"
+    target.write_text(target.read_text() + "\n-- edited\n")
+    with pytest.raises(store.MigrationError, match="0003_contacts.sql was already applied"):
+        store.migrate(ch_empty, mdir)
+
+
+def test_migrate_applies_only_new_files(ch, tmp_path, migrations_dir):
+    mdir = tmp_path / "m"
+    shutil.copytree(migrations_dir, mdir)
+    (mdir / "0100_extra.sql").write_text(
+        "-- two statements\nCREATE TABLE IF NOT EXISTS extra_a (x UInt8) ENGINE = MergeTree ORDER BY x;\n"
+        "CREATE TABLE IF NOT EXISTS extra_b (x UInt8) ENGINE = MergeTree ORDER BY x;\n")
+    assert store.migrate(ch, mdir) == ["0100_extra.sql"]
+    names = {r["name"] for r in store.query_rows(ch, "SHOW TABLES")}
+    assert {"extra_a", "extra_b"} <= names
+
+
+def test_migrate_rejects_bad_file_name(ch_empty, tmp_path):
+    (tmp_path / "1_bad.sql").write_text("SELECT 1;\n")
+    with pytest.raises(store.MigrationError, match="NNNN_name.sql"):
+        store.migrate(ch_empty, tmp_path)
+
+
+def test_insert_same_dedup_token_twice_lands_once(ch):
+    rows = [_contact("c-1", 1), _contact("c-2", 1)]
+    store.insert_rows(ch, "contacts", rows, dedup_token="batch-7")
+    store.insert_rows(ch, "contacts", rows, dedup_token="batch-7")
+    # physical rows: the retried block was dropped by insert deduplication
+    assert store.query_rows(ch, "SELECT count() AS n FROM contacts")[0]["n"] == 2
+    store.insert_rows(ch, "contacts", rows, dedup_token="batch-8")
+    assert _final_count(ch, "contacts") == 2
+
+
+def test_replacing_keeps_highest_version(ch):
+    store.insert_rows(ch, "contacts", [_contact("c-1", 1)])
+    store.insert_rows(ch, "contacts", [_contact("c-1", 3, is_answered=1, answered=1_700_000_010.0)])
+    store.insert_rows(ch, "contacts", [_contact("c-1", 2)])
+    rows = store.query_rows(ch, "SELECT version, is_answered, toUnixTimestamp64Milli(answered) AS a "
+                                "FROM contacts FINAL")
+    assert rows == [{"version": 3, "is_answered": 1, "a": 1_700_000_010_000}]
+
+
+def test_replayed_event_id_lands_once(ch):
+    ev = {"id": "e-1", "type": "contact.created", "time": 1_700_000_000.0, "subject": "c-1",
+          "source": "test", "queue": "q", "channel": "voice", "agent": "", "data": "{}",
+          "kafka_partition": 0, "kafka_offset": 5}
+    store.insert_rows(ch, "events", [ev])
+    store.insert_rows(ch, "events", [dict(ev, kafka_offset=9)])
+    assert _final_count(ch, "events") == 1
+
+
+def test_api_token_revocation_wins(ch):
+    tok = {"token_id": "t1", "name": "wall", "role": "viewer", "queues": ["billing"],
+           "sha256": "ab" * 32, "created": 1_700_000_000.0, "revoked": 0}
+    store.insert_rows(ch, "api_tokens", [dict(tok, revoked=1)])
+    store.insert_rows(ch, "api_tokens", [tok])  # a late replay of the creation
+    assert store.query_rows(ch, "SELECT revoked, queues FROM api_tokens FINAL") == [
+        {"revoked": 1, "queues": ["billing"]}]
+
+
+def test_insert_rejects_unknown_column(ch):
+    with pytest.raises(ValueError, match="no column"):
+        store.insert_rows(ch, "agent_states", [{"agent": "a", "nope": 1}])
+
+
+def test_count_rows(ch):
+    store.insert_rows(ch, "agent_states", [
+        {"agent": "a", "state": "busy", "reason": "", "start": 1.0, "end": 2.0, "duration_s": 1.0},
+        {"agent": "a", "state": "away", "reason": "", "start": 2.0, "end": 3.0, "duration_s": 1.0}])
+    counts = store.count_rows(ch)
+    assert counts["agent_states"] == 2 and counts["contacts"] == 0
+
+
+def test_unreachable_server_raises_unavailable():
+    with pytest.raises(store.ClickHouseUnavailable):
+        store.connect("http://default:@127.0.0.1:1/default", connect_timeout=1)
+
+
+def test_bad_dsn_scheme():
+    with pytest.raises(ValueError):
+        store.connect("mysql://x")

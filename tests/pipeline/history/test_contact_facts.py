@@ -1,0 +1,71 @@
+"""Fact rows: exact columns, idempotency, agent intervals."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from pipeline.history.contact_facts import AGENT_STATE_COLUMNS, CONTACT_COLUMNS, agent_interval_row, fact_row
+from pipeline.live.contact_state import AgentState, apply, replay
+from pipeline.schemas.event import Event
+
+DOC = Path(__file__).resolve().parents[3] / "docs" / "internal-interfaces.md"
+T = 1_780_000_000.0
+
+
+def _doc_contact_columns() -> list[str]:
+    text = DOC.read_text()
+    table = text.split("## Contact fact row", 1)[1].split("`agent_states` rows", 1)[0]
+    return re.findall(r"^\| (\w+) \|", table, flags=re.M)[1:]  # skip the header row
+
+
+def ev(i, dt, kind, **data):
+    return Event(f"e{i}", f"contact.{kind}", T + dt, "c1", "t", data)
+
+
+CHAT = [ev(1, 0, "created", channel="chat", queue="web", priority=2), ev(2, 4, "answered", agent="a1"),
+        ev(3, 10, "agent_replied", agent="a1"), ev(4, 20, "customer_replied"),
+        ev(5, 50, "agent_replied", agent="a1"), ev(6, 60, "closed", agent="a1"), ev(7, 61, "rated", score=5)]
+
+
+def test_columns_are_exactly_the_documented_ones():
+    assert list(CONTACT_COLUMNS) == _doc_contact_columns()
+    assert list(fact_row(replay("c1", CHAT))) == _doc_contact_columns()
+    line = DOC.read_text().split("`agent_states` rows", 1)[1].splitlines()[1]
+    assert tuple(re.findall(r"(\w+) [A-Z]\w+", line)) == AGENT_STATE_COLUMNS
+    assert AGENT_STATE_COLUMNS == ("agent", "state", "reason", "start", "end", "duration_s")
+
+
+def test_chat_row_values():
+    row = fact_row(replay("c1", CHAT))
+    assert row == {
+        "contact_id": "c1", "version": 7, "queue": "web", "channel": "chat", "customer": "",
+        "priority": 2, "tags": [], "created": T, "first_assigned": None, "answered": T + 4,
+        "first_response": T + 10, "abandoned": None, "closed": T + 60, "agent": "a1", "agents": ["a1"],
+        "wait_s": 4.0, "first_response_s": 10.0, "handle_s": 6.0, "resolution_s": 60.0, "replies": 2,
+        "customer_messages": 2, "response_times_s": [10.0, 30.0], "reopened": 0, "transfers": 0,
+        "csat": 5, "is_answered": 1, "is_abandoned": 0, "is_closed": 1, "last_event": T + 61,
+    }
+
+
+def test_abandoned_voice_row():
+    s = replay("c1", [ev(1, 0, "created", channel="voice", queue="q"), ev(2, 3.5, "abandoned")])
+    row = fact_row(s)
+    assert (row["wait_s"], row["is_abandoned"], row["is_answered"], row["closed"]) == (3.5, 1, 0, None)
+
+
+def test_rows_are_identical_whatever_the_duplicates_and_order():
+    base = fact_row(replay("c1", CHAT))
+    assert fact_row(replay("c1", CHAT[::-1] + CHAT)) == base
+    s = None
+    for e in CHAT + CHAT[2:4]:
+        s, _ = apply(s, e)
+    assert fact_row(s) == base
+
+
+def test_agent_interval_rows():
+    a = AgentState("a1", "available", "", T, {"voice": 1})
+    b = AgentState("a1", "busy", "call", T + 30, {"voice": 1})
+    assert agent_interval_row(None, a) is None
+    assert agent_interval_row(a, b) == {"agent": "a1", "state": "available", "reason": "", "start": T,
+                                        "end": T + 30, "duration_s": 30.0}
+    assert agent_interval_row(a, AgentState("a1", "available", "", T, {"voice": 2})) is None

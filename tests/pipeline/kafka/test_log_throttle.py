@@ -1,0 +1,33 @@
+"""The Kafka client log throttle: first of a kind shown, repeats held back and counted."""
+from __future__ import annotations
+
+import logging
+
+from pipeline.kafka.log_throttle import RepeatThrottle
+
+
+def record(name: str, msg: str, *args) -> logging.LogRecord:
+    return logging.LogRecord(name, logging.ERROR, __file__, 1, msg, args, None)
+
+
+def test_repeats_of_a_kind_are_held_back_then_counted():
+    now = [0.0]
+    throttle = RepeatThrottle(every_s=30, clock=lambda: now[0])
+    assert throttle.filter(record("aiokafka.conn", "Unable connect to node with id %s: %s", 1, "refused"))
+    shown = []
+    for t in range(1, 40):
+        now[0] = float(t)
+        r = record("aiokafka.conn", "Unable connect to node with id %s: %s", 2, "refused")
+        if throttle.filter(r):
+            shown.append((t, r.getMessage()))
+    assert shown == [(30, "Unable connect to node with id 2: refused [29 more like this from aiokafka.conn in the last 30s]")]
+
+
+def test_other_kinds_and_other_loggers_pass():
+    throttle = RepeatThrottle(every_s=30, clock=lambda: 0.0)
+    assert throttle.filter(record("aiokafka.conn", "a %s", 1))
+    assert throttle.filter(record("aiokafka.conn", "b %s", 1))          # another kind
+    assert throttle.filter(record("aiokafka.consumer", "a %s", 1))      # another logger
+    for _ in range(5):
+        assert throttle.filter(record("pipeline.agents.process", "offsets not committed (%s)", "x"))
+    assert not throttle.filter(record("aiokafka.conn", "a %s", 2))

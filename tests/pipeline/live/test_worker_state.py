@@ -1,0 +1,129 @@
+"""The worker's batch step without Kafka or ClickHouse: what becomes a dead letter, a row,
+a changelog entry; restarts from the changelog; parking and eviction."""
+from __future__ import annotations
+
+import orjson
+
+from pipeline.live.queue_settings import load_queue_settings
+from pipeline.live.worker_state import CONTACT, LOT, Record, WorkerState, decode_partition
+
+T0 = 1_780_000_000.0  # 2026-05-28, a fixed instant
+
+
+def ev(eid: str, typ: str, t: float, subject: str, **data) -> bytes:
+    from datetime import datetime, timezone
+    return orjson.dumps({"specversion": "1.0", "id": eid, "source": "test", "type": typ,
+                         "time": datetime.fromtimestamp(t, timezone.utc).isoformat(), "subject": subject,
+                         "data": data})
+
+
+def records(values: list[bytes], partition: int = 0, first_offset: int = 0) -> list[Record]:
+    return [Record(b"k", v, partition, first_offset + i) for i, v in enumerate(values)]
+
+
+def state(**kw) -> WorkerState:
+    return WorkerState(load_queue_settings(None, "UTC"), parking_timeout_s=60, **kw)
+
+
+CALL = [ev("c1-1", "contact.created", T0, "c1", channel="voice", queue="billing"),
+        ev("c1-2", "contact.answered", T0 + 12, "c1", agent="ana"),
+        ev("c1-3", "contact.closed", T0 + 200, "c1", agent="ana")]
+
+
+def test_invalid_bytes_become_dead_letters_with_their_position():
+    ws = state()
+    bad = [b"\xff\xfe", b"[1,2]", b'{"type":"contact.created"}', ev("x", "contact.exploded", T0, "c9")]
+    out = ws.process(records(bad, partition=3, first_offset=40), T0)
+    assert [d.code for d in out.dead_letters] == ["not_utf8", "not_object", "invalid_field", "unknown_type"]
+    assert [d.value for d in out.dead_letters] == bad
+    assert [(d.partition, d.offset) for d in out.dead_letters] == [(3, 40), (3, 41), (3, 42), (3, 43)]
+    assert not out.rows and not out.changelog
+
+
+def test_a_call_gives_event_rows_one_fact_row_and_a_changelog_entry():
+    ws = state()
+    out = ws.process(records(CALL), T0 + 300)
+    assert out.applied == 3 and not out.dead_letters
+    assert [r["id"] for r in out.rows.events] == ["c1-1", "c1-2", "c1-3"]
+    assert all(r["queue"] == "billing" and r["channel"] == "voice" for r in out.rows.events)
+    (fact,) = out.rows.contacts
+    assert (fact["contact_id"], fact["version"], fact["wait_s"], fact["handle_s"]) == ("c1", 3, 12.0, 188.0)
+    assert [key for _, key, _ in out.changelog] == [CONTACT + b"c1"]
+    assert out.rows.dedup_token == "0:0-2"
+
+
+def test_redelivery_changes_no_state_but_lands_the_same_rows_again():
+    ws = state()
+    first = ws.process(records(CALL), T0 + 300)
+    again = ws.process(records(CALL), T0 + 301)
+    assert again.applied == 0 and again.duplicates == 3 and not again.dead_letters
+    assert again.rows.contacts == first.rows.contacts          # identical: ReplacingMergeTree keeps one
+    assert [r["id"] for r in again.rows.events] == ["c1-1", "c1-2", "c1-3"]
+
+
+def test_same_id_with_other_content_is_a_dead_letter():
+    ws = state()
+    ws.process(records(CALL[:1]), T0)
+    conflict = ev("c1-1", "contact.created", T0 + 5, "c1", channel="chat", queue="support")
+    out = ws.process(records([conflict], first_offset=9), T0 + 10)
+    assert [d.code for d in out.dead_letters] == ["duplicate_conflict"]
+    assert out.dead_letters[0].value == conflict
+
+
+def test_restart_from_the_changelog_restores_the_same_state():
+    ws = state()
+    out = ws.process(records(CALL[:2] + [ev("a1", "agent.state_changed", T0, "ana", state="busy")]), T0 + 30)
+    restored = state()
+    for partition, key, value in out.changelog:
+        assert decode_partition(value) == partition == 0
+        restored.load(partition, key, value)
+    assert restored.partial(0, T0 + 30) == ws.partial(0, T0 + 30)
+    # and the restored worker still recognises the events it had applied
+    assert restored.process(records(CALL[:2]), T0 + 31).duplicates == 2
+
+
+def test_events_before_their_contact_wait_then_apply():
+    ws = state()
+    early = ws.process(records(CALL[1:2]), T0 + 20)
+    assert early.parked == 1 and not early.dead_letters and not early.rows
+    assert any(key.startswith(LOT) for _, key, _ in early.changelog)
+    later = ws.process(records(CALL[:1], first_offset=5), T0 + 21)
+    assert later.applied == 2
+    assert later.rows.contacts[0]["answered"] == T0 + 12
+    assert sorted(r["kafka_offset"] for r in later.rows.events) == [0, 5]   # the parked one keeps its offset
+
+
+def test_parked_events_past_the_timeout_go_to_dead_letters_with_the_original_bytes():
+    ws = state()
+    orphan = ev("z-2", "contact.answered", T0, "nobody", agent="ana")
+    ws.process(records([orphan], first_offset=3), T0)
+    assert not ws.housekeeping(T0 + 59).dead_letters
+    (dl,) = ws.housekeeping(T0 + 61).dead_letters
+    assert (dl.code, dl.value, dl.offset) == ("unknown_contact", orphan, 3)
+
+
+def test_a_closed_call_answered_again_waits_for_a_reopen_then_is_dead_lettered():
+    ws = state()
+    ws.process(records(CALL), T0 + 300)
+    again = ev("c1-9", "contact.answered", T0 + 400, "c1", agent="bob")
+    out = ws.process(records([again], first_offset=7), T0 + 400)
+    assert out.parked == 1 and not out.dead_letters
+    (dl,) = ws.housekeeping(T0 + 500).dead_letters
+    assert dl.code == "contact_closed" and dl.value == again
+
+
+def test_ended_contacts_leave_memory_after_the_dedup_retention():
+    ws = state(dedup_retention_s=3600)
+    ws.process(records(CALL), T0 + 300)
+    assert "c1" in ws.partitions[0].contacts
+    out = ws.housekeeping(T0 + 300 + 86400 * 2)
+    assert "c1" not in ws.partitions[0].contacts
+    assert (0, CONTACT + b"c1", None) in out.changelog
+
+
+def test_agent_intervals_become_rows():
+    ws = state()
+    out = ws.process(records([ev("a1", "agent.state_changed", T0, "ana", state="available"),
+                              ev("a2", "agent.state_changed", T0 + 90, "ana", state="busy")]), T0 + 100)
+    assert out.rows.agent_states == [{"agent": "ana", "state": "available", "reason": "", "start": T0,
+                                      "end": T0 + 90, "duration_s": 90.0}]
