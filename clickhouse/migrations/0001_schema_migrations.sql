@@ -1,4 +1,4 @@
--- Bookkeeping for pipeline.history.clickhouse_store.migrate(): one row per applied migration file.
+-- Bookkeeping for pipeline.clickhouse_store.migrate(): one row per applied migration file.
 -- ReplacingMergeTree so that two processes racing to record the same version collapse to one row.
 CREATE TABLE IF NOT EXISTS schema_migrations
 (

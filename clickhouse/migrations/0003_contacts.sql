@@ -1,4 +1,4 @@
--- One row per contact version (pipeline.history.contact_facts.fact_row). The highest version wins.
+-- One row per contact version (pipeline.contact_facts.fact_row). The highest version wins.
 -- PARTITION BY toYYYYMM(created): `created` never changes for a contact, so every version of a
 -- contact lands in the same partition and FINAL may skip cross-partition merging
 -- (do_not_merge_across_partitions_select_final = 1), and date-range reports prune partitions.
