@@ -7,7 +7,8 @@ The one test-only addition is POST /__test__/publish, which puts a merged live v
 app.state.live_hub (the live feed from Kafka is covered by the system tests). The reports page
 reads the Anonymous Bank month (Feb 1999), landed once per module through WorkerState.process
 and clickhouse_store.insert_rows, without Kafka (tests/supervisor_api/_bank_history.py).
-Screenshots land in docs/screenshots/.
+Screenshots land in tests/artifacts/screenshots/ (git-ignored); copy them to docs/screenshots/
+by hand when the pages change.
 """
 from __future__ import annotations
 
@@ -30,7 +31,8 @@ from supervisor_api.auth import TokenStore
 from supervisor_api.main import create_app
 
 ROOT = Path(__file__).resolve().parents[2]
-SHOTS = ROOT / "docs" / "screenshots"
+SHOTS = ROOT / "tests" / "artifacts" / "screenshots"
+SHOTS.mkdir(parents=True, exist_ok=True)
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
