@@ -13,6 +13,7 @@ from pipeline.live.queue_settings import load_queue_settings
 from pipeline.settings import Settings, get_settings
 from pipeline.history.warehouse import get_warehouse
 from supervisor_api import auth
+from supervisor_api.errors import ErrorIdMiddleware
 from supervisor_api.event_producer import EventProducer, events_topic
 from supervisor_api.live_feed import LiveFeed
 from supervisor_api.live_hub import LiveHub
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None, *, run_live_feed: bool = True, 
         summary="Live supervision and history for email, voice and chat contact centres.",
         lifespan=lifespan,
     )
+    app.add_middleware(ErrorIdMiddleware)
     app.state.settings = settings
     app.state.queue_settings = load_queue_settings(settings.queues_file, settings.site_tz)
     app.state.warehouse = get_warehouse(settings.clickhouse_dsn)

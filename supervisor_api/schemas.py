@@ -17,6 +17,7 @@ class Error(BaseModel):
     """Every error answer: `detail` is a sentence, or {param, reason} for a bad report parameter."""
 
     detail: str | ParamError
+    error_id: str | None = Field(None, description="Only on a 500: the id of the log line with the traceback.")
 
 
 def json_response(content: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:

@@ -7,6 +7,11 @@ Range semantics: ``from`` and ``to`` are ISO dates or datetimes in the report ti
 (``tz``) unless they carry an offset. A date ``from`` is its local midnight; a date ``to`` is
 inclusive (the range ends at the next local midnight); a datetime ``to`` is exclusive.
 Contacts are counted in the interval in which they were created.
+
+Supported dates: 1970-01-01 .. 2100-12-31 (the years the event contract accepts, so no event can
+lie outside). A ``from``/``to`` outside is a ReportError naming the parameter; every derived
+instant (UTC ends, the previous period) stays within a day of that range, so no date arithmetic
+can overflow and no query sees a date ClickHouse cannot hold.
 """
 from __future__ import annotations
 
@@ -22,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from pipeline.history import clickhouse_store
 from pipeline.calendars.zones import ZoneName
+from pipeline.schemas.fields import MAX_YEAR, MIN_YEAR, MIN_TIME
 
 QUERIES_DIR = Path(__file__).resolve().parents[2] / "clickhouse" / "queries"
 DEFAULT_THRESHOLDS_S = {"voice": 20.0, "chat": 60.0, "email": 14400.0}
@@ -29,6 +35,9 @@ CHANNELS = ("voice", "chat", "email")
 MAX_RANGE_DAYS = {"15m": 92, "hour": 366, "day": 3660, "week": 7320}
 RESPONSE_BUCKETS = ["<15m", "15-30m", "30-60m", "1-2h", "2-3h", "3-6h", "6-12h", "12-24h", "1-2d", ">2d"]
 HANDLE_BUCKETS = ["<1m", "1-2m", "2-5m", "5-10m", ">10m"]
+FIRST_DATE = dt.date(MIN_YEAR, 1, 1)
+LAST_DATE = dt.date(MAX_YEAR, 12, 31)
+SUPPORTED_RANGE = f"{FIRST_DATE.isoformat()} .. {LAST_DATE.isoformat()}"
 
 
 class ReportError(ValueError):
@@ -51,11 +60,16 @@ def _parse_moment(value: Any, name: str) -> dt.date | dt.datetime:
     text = value.strip()
     try:
         if len(text) == 10:
-            return dt.date.fromisoformat(text)
-        return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+            moment = dt.date.fromisoformat(text)
+        else:
+            moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise ValueError(f"{text!r} is not an ISO date (2024-02-01) or datetime "
+        raise ValueError(f"{text[:64]!r} is not an ISO date (2024-02-01) or datetime "
                          "(2024-02-01T08:00:00+01:00)") from None
+    day = moment.date() if isinstance(moment, dt.datetime) else moment
+    if not FIRST_DATE <= day <= LAST_DATE:
+        raise ValueError(f"{text[:64]!r} is outside the supported dates {SUPPORTED_RANGE}")
+    return moment
 
 
 class ReportParams(BaseModel):
@@ -126,10 +140,13 @@ class ReportParams(BaseModel):
         are dates, so a DST change does not shift it)."""
         if not isinstance(self.from_, dt.datetime) and not isinstance(self.to, dt.datetime):
             n = (self.to - self.from_).days + 1
-            return self.model_copy(update={"from_": self.from_ - dt.timedelta(days=n),
-                                           "to": self.from_ - dt.timedelta(days=1)})
+            if self.from_ - FIRST_DATE >= dt.timedelta(days=n):
+                return self.model_copy(update={"from_": self.from_ - dt.timedelta(days=n),
+                                               "to": self.from_ - dt.timedelta(days=1)})
         start, end = self.start_utc, self.end_utc
-        return self.model_copy(update={"from_": start - (end - start), "to": start})
+        # clipped at the first supported instant (an empty period when the range starts there)
+        prev_start = max(start - (end - start), min(MIN_TIME, start))
+        return self.model_copy(update={"from_": prev_start, "to": start})
 
     def query_parameters(self, thresholds: dict[tuple[str, str], float] | None = None,
                          channel_defaults: dict[str, float] | None = None) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from fastapi.responses import PlainTextResponse
 
 from pipeline.history import reports
 from supervisor_api.deps import Principal, require
+from supervisor_api.errors import warehouse_call
 from supervisor_api.schemas import REPORT_MODELS, errors, json_response
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
@@ -35,13 +36,9 @@ async def _run(request: Request, name: str, principal: Principal, raw: dict, fmt
         raise HTTPException(400, exc.as_dict())
     qs = request.app.state.queue_settings
     try:
-        result = await request.app.state.warehouse.call(reports.REPORTS[name], params, **reports.policy_kwargs(name, qs))
+        result = await warehouse_call(request, reports.REPORTS[name], params, **reports.policy_kwargs(name, qs))
     except reports.ReportError as exc:
         raise HTTPException(400, exc.as_dict())
-    except Exception as exc:
-        request.app.state.warehouse.reset()
-        raise HTTPException(503, f"ClickHouse unavailable: {type(exc).__name__}: {str(exc)[:200]}",
-                            headers={"Retry-After": "5"})
     if fmt == "csv":
         return PlainTextResponse(reports.to_csv(reports.table_rows(name, result)), media_type="text/csv",
                                  headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
