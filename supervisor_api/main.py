@@ -12,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from pipeline.live.queue_settings import load_queue_settings
 from pipeline.settings import Settings, get_settings
 from pipeline.history.warehouse import get_warehouse
-from supervisor_api import auth
+from supervisor_api import api_docs, auth
 from supervisor_api.errors import ErrorIdMiddleware
 from supervisor_api.event_producer import EventProducer, events_topic
 from supervisor_api.live_feed import LiveFeed
@@ -53,8 +53,10 @@ def create_app(settings: Settings | None = None, *, run_live_feed: bool = True, 
         version="0.1.0",
         summary="Live supervision and history for email, voice and chat contact centres.",
         lifespan=lifespan,
+        docs_url=None, redoc_url=None,  # /docs from vendored files instead (supervisor_api/api_docs.py)
     )
     app.add_middleware(ErrorIdMiddleware)
+    api_docs.install(app)
     app.state.settings = settings
     app.state.queue_settings = load_queue_settings(settings.queues_file, settings.site_tz)
     app.state.warehouse = get_warehouse(settings.clickhouse_dsn)

@@ -258,6 +258,20 @@
 
   const axisStyle = { stroke: "#93a1b0", grid: { stroke: "#2c3640" }, ticks: { stroke: "#2c3640" } };
 
+  // A value axis as wide as its longest label: uPlot's fixed 50 px cut "10,000" to "0,000".
+  function fitAxisSize(u, values, axisIdx, cycleNum) {
+    const axis = u.axes[axisIdx];
+    if (cycleNum > 1 && axis._size) return axis._size; // converged: stop re-measuring
+    let size = (axis.ticks && axis.ticks.show !== false ? axis.ticks.size || 0 : 0) + (axis.gap || 0);
+    const longest = (values || []).reduce((acc, v) => (String(v ?? "").length > acc.length ? String(v) : acc), "");
+    if (longest) {
+      u.ctx.font = axis.font ? axis.font[0] : u.ctx.font;
+      size += u.ctx.measureText(longest).width / (window.devicePixelRatio || 1);
+    }
+    return Math.ceil(size) + 4;
+  }
+  const yAxisStyle = Object.assign({ size: fitAxisSize }, axisStyle);
+
   function tzDate(ts) {
     const tz = $("tz").value || defaultTz;
     try { return uPlot.tzDate(new Date(ts * 1e3), tz); } catch (e) { return new Date(ts * 1e3); }
@@ -279,7 +293,7 @@
     const agg = xs.map((x) => byStart.get(x));
     makeChart("volume", $("chart-volume"), {
       tzDate, legend: { show: true }, cursor: { drag: { x: true, y: false } },
-      axes: [axisStyle, axisStyle],
+      axes: [axisStyle, yAxisStyle],
       series: [{}, { label: "Offered", stroke: "#4aa3ff", width: 2 },
         { label: "Answered", stroke: "#2e9e5b", width: 2 },
         { label: "Abandoned", stroke: "#e5484d", width: 2 }],
@@ -290,7 +304,7 @@
       return a.sl.length ? 100 * a.sl.reduce((s, v) => s + v, 0) / a.sl.length : null;
     });
     makeChart("sl", $("chart-sl"), {
-      tzDate, axes: [axisStyle, Object.assign({ values: (u, v) => v.map((x) => x + "%") }, axisStyle)],
+      tzDate, axes: [axisStyle, Object.assign({ values: (u, v) => v.map((x) => x + "%") }, yAxisStyle)],
       scales: { y: { range: [0, 100] } },
       series: [{}, { label: "Service level %", stroke: "#e0a21a", width: 2, fill: "rgba(224,162,26,.12)",
         value: (u, v) => v === null ? "–" : v.toFixed(1) + "%" }],
@@ -328,7 +342,7 @@
     makeChart(name, div, {
       height: 220, legend: { show: false },
       scales: { x: { time: false, range: [-0.6, labels.length - 0.4] }, y: { range: (u, min, max) => [0, Math.max(1, max * 1.1)] } },
-      axes: [Object.assign({ values: (u, ticks) => ticks.map((t) => labels[t] ?? ""), splits: () => labels.map((_, i) => i), gap: 4 }, axisStyle), axisStyle],
+      axes: [Object.assign({ values: (u, ticks) => ticks.map((t) => labels[t] ?? ""), splits: () => labels.map((_, i) => i), gap: 4 }, axisStyle), yAxisStyle],
       series: [{}, { label: "Contacts", stroke: color, fill: color, width: 0,
         paths: uPlot.paths && uPlot.paths.bars ? uPlot.paths.bars({ size: [0.7, 80] }) : undefined, points: { show: false } }],
     }, [labels.map((_, i) => i), counts]);
