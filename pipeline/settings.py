@@ -6,10 +6,11 @@ import re
 import socket
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from pipeline.calendars.zones import ZoneName
@@ -53,6 +54,39 @@ class Settings(BaseSettings):
     worker_id: str = Field("", max_length=200, description="Static Kafka group member id of this worker "
                            "(a restarted worker takes its partitions back at once). Empty: host name + "
                            "data directory. Must differ between workers.")
+
+    # -- Kafka security, topic durability and metrics (issue 11; pipeline/kafka/security.py) ----
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        "PLAINTEXT", description="How every Kafka client connects: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL.")
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = Field(
+        "PLAIN", description="SASL mechanism (with SASL_PLAINTEXT / SASL_SSL).")
+    kafka_username: str = Field("", description="SASL user name.")
+    kafka_password: SecretStr = Field(SecretStr(""), description="SASL password.")
+    kafka_ca_file: Path | None = Field(None, description="PEM file of the CA(s) that signed the brokers' "
+                                       "certificates (SSL / SASL_SSL). Empty: the system's CAs.")
+    kafka_cert_file: Path | None = Field(None, description="PEM client certificate, when the brokers ask for one.")
+    kafka_key_file: Path | None = Field(None, description="PEM private key of the client certificate.")
+    kafka_replication_factor: int = Field(1, ge=1, le=32, description="Replication factor of the topics "
+                                          "Tablero creates (3 on a production cluster).")
+    kafka_min_insync_replicas: int = Field(1, ge=1, le=32, description="min.insync.replicas of the topics "
+                                           "Tablero creates (acks=all writes need this many replicas).")
+    metrics_port: int = Field(0, ge=0, le=65535, description="Port of the worker's own /metrics when it "
+                              "runs apart (`tablero worker`); 0: none. The API serves /metrics on its port.")
+
+    @model_validator(mode="after")
+    def _kafka_security(self):
+        if self.kafka_min_insync_replicas > self.kafka_replication_factor:
+            raise ValueError("TABLERO_KAFKA_MIN_INSYNC_REPLICAS must not exceed TABLERO_KAFKA_REPLICATION_FACTOR")
+        if self.kafka_security_protocol.startswith("SASL") and not self.kafka_username:
+            raise ValueError(f"TABLERO_KAFKA_USERNAME is required with TABLERO_KAFKA_SECURITY_PROTOCOL="
+                             f"{self.kafka_security_protocol}")
+        if bool(self.kafka_cert_file) != bool(self.kafka_key_file):
+            raise ValueError("TABLERO_KAFKA_CERT_FILE and TABLERO_KAFKA_KEY_FILE go together")
+        for name in ("kafka_ca_file", "kafka_cert_file", "kafka_key_file"):
+            path = getattr(self, name)
+            if path is not None and not path.is_file():
+                raise ValueError(f"TABLERO_{name.upper()}: no such file {str(path)!r}")
+        return self
 
 
     @field_validator("clickhouse")
@@ -110,6 +144,8 @@ class Settings(BaseSettings):
             value = getattr(self, name)
             if name == "admin_token" and value:
                 value = "****"
+            if isinstance(value, SecretStr):
+                value = "****" if value.get_secret_value() else ""
             out[f"TABLERO_{name.upper()}"] = "" if value is None else str(value)
         out["(effective kafka)"] = self.kafka_bootstrap
         out["(effective clickhouse)"] = mask_dsn(self.clickhouse_dsn)
@@ -135,8 +171,12 @@ def load_settings(**overrides) -> Settings:
     except ValidationError as exc:
         lines = []
         for err in exc.errors():
-            name = "TABLERO_" + str(err["loc"][0]).upper() if err["loc"] else "TABLERO_?"
-            lines.append(f"{name}: {err['msg']} (got {err.get('input')!r})")
+            if not err["loc"]:  # a check across fields names its variables in the message
+                lines.append(err["msg"].removeprefix("Value error, "))
+                continue
+            name = "TABLERO_" + str(err["loc"][0]).upper()
+            shown = "****" if "password" in name.lower() else repr(err.get("input"))
+            lines.append(f"{name}: {err['msg']} (got {shown})")
         raise SettingsError("invalid settings:\n  " + "\n  ".join(lines)) from None
 
 

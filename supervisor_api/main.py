@@ -12,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from pipeline.live.queue_settings import load_queue_settings
 from pipeline.settings import Settings, get_settings
 from pipeline.history.warehouse import get_warehouse
-from supervisor_api import api_docs, auth
+from supervisor_api import api_docs, auth, metrics
 from supervisor_api.errors import ErrorIdMiddleware
 from supervisor_api.event_producer import EventProducer, events_topic
 from supervisor_api.live_feed import LiveFeed
@@ -57,6 +57,7 @@ def create_app(settings: Settings | None = None, *, run_live_feed: bool = True, 
     )
     app.add_middleware(ErrorIdMiddleware)
     api_docs.install(app)
+    metrics.install(app)  # GET /metrics and HTTP request metrics (pipeline/observability.py)
     app.state.settings = settings
     app.state.queue_settings = load_queue_settings(settings.queues_file, settings.site_tz)
     app.state.warehouse = get_warehouse(settings.clickhouse_dsn)

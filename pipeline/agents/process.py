@@ -19,6 +19,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from mode import Service
 
+from pipeline import observability
 from pipeline.kafka import log_throttle
 from pipeline.app import app, settings
 from pipeline.kafka.admin import CONSUMER_GROUP, EVENTS_TOPIC, STATE_TOPIC
@@ -40,6 +41,7 @@ class _Ownership(ConsumerRebalanceListener):
         async with rt.lock:  # the batch in flight finishes and commits first
             await app.producer.flush()
             rt.on_revoked()
+        observability.forget_partitions(tp.partition for tp in revoked)
 
     async def on_partitions_assigned(self, assigned) -> None:
         rt = runtime()
@@ -103,6 +105,7 @@ class EventStream(Service):
             if generation != self.generation or not rt.ready:
                 self._read_again(batches)
                 return
+            t0 = time.perf_counter()
             records = [Record(m.key, m.value, tp.partition, m.offset)
                        for tp, messages in batches.items() for m in messages]
             await rt.handle_batch(records)
@@ -113,6 +116,9 @@ class EventStream(Service):
             except (CommitFailedError, IllegalStateError, KafkaError) as exc:
                 # the group moved on; the new owner replays these events and ids deduplicate them
                 log.warning("offsets not committed (%s); the partitions' next owner replays them", exc)
+            observability.BATCH_DURATION.observe(time.perf_counter() - t0)
+            observability.observe_lag({tp.partition: (self.consumer.highwater(tp), messages[-1].offset)
+                                       for tp, messages in batches.items()})
 
     def _read_again(self, batches) -> None:
         """Put the position of partitions we still own back to the first record not applied."""

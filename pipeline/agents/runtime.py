@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import orjson
 
+from pipeline import observability
 from pipeline.app import app, settings
 from pipeline.kafka.admin import EVENTS_TOPIC, STATE_TOPIC
 from pipeline.history.landing import land
@@ -41,6 +42,7 @@ class WorkerRuntime:
         self.warehouse = get_warehouse(settings.clickhouse_dsn)
         self.counters = Counters()
         self._last_live: dict[int, float] = {}
+        observability.CALLBACKS.live_last = lambda: self._last_live  # age per partition, read at scrape
         self._dirty: set[int] = set()
         # The partitions this worker owns, and whether their state is loaded: False from the start
         # of a rebalance until the new assignment's state was read back from tablero.state.
@@ -71,6 +73,7 @@ class WorkerRuntime:
     async def handle_batch(self, records: list[Record]) -> None:
         out = self.state.process(records, time.time())
         await self.emit(out)
+        observability.observe_batch(len(records), out.applied, out.duplicates)
         self.counters.batches += 1
         self.counters.events += len(records)
 
@@ -78,6 +81,7 @@ class WorkerRuntime:
         for dl in out.dead_letters:
             await dlq_topic.send(key=dl.key, value=dl.value, headers=dl.headers())
         self.counters.dead_letters += len(out.dead_letters)
+        observability.observe_dead_letters(dl.code for dl in out.dead_letters)
         # `send` only queues; delivery is confirmed by the producer flush before offsets commit.
         send = app.producer.send
         for partition, key, value in out.changelog:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import PlainTextResponse
 
 from pipeline.history import reports
+from pipeline.observability import REPORT_DURATION
 from supervisor_api.deps import Principal, require
 from supervisor_api.errors import warehouse_call
 from supervisor_api.schemas import REPORT_MODELS, errors, json_response
@@ -36,7 +37,8 @@ async def _run(request: Request, name: str, principal: Principal, raw: dict, fmt
         raise HTTPException(400, exc.as_dict())
     qs = request.app.state.queue_settings
     try:
-        result = await warehouse_call(request, reports.REPORTS[name], params, **reports.policy_kwargs(name, qs))
+        with REPORT_DURATION.labels(name).time():
+            result = await warehouse_call(request, reports.REPORTS[name], params, **reports.policy_kwargs(name, qs))
     except reports.ReportError as exc:
         raise HTTPException(400, exc.as_dict())
     if fmt == "csv":
