@@ -18,8 +18,10 @@ log = logging.getLogger(__name__)
 
 
 class LiveFeed:
-    def __init__(self, bootstrap: str, hub, queue_settings, interval_s: float = 0.25, clock=time.time):
+    def __init__(self, bootstrap: str, hub, queue_settings, interval_s: float = 0.25, clock=time.time,
+                 client_kwargs: dict | None = None):
         self.bootstrap = bootstrap
+        self.client_kwargs = client_kwargs or {}  # TLS / SASL: pipeline.kafka.security.client_kwargs
         self.hub = hub
         self.queue_settings = queue_settings
         self.interval_s = interval_s
@@ -49,7 +51,7 @@ class LiveFeed:
         while True:
             consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False,
                                         group_id=None, fetch_max_bytes=64 * 1024 * 1024,
-                                        max_partition_fetch_bytes=16 * 1024 * 1024)
+                                        max_partition_fetch_bytes=16 * 1024 * 1024, **self.client_kwargs)
             try:
                 await consumer.start()
                 parts = consumer.partitions_for_topic(LIVE_TOPIC) or {0}

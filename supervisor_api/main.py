@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from pipeline.live.queue_settings import load_queue_settings
 from pipeline.settings import Settings, get_settings
 from pipeline.history.warehouse import get_warehouse
+from pipeline.kafka.security import client_kwargs
 from supervisor_api import api_docs, auth, metrics
 from supervisor_api.errors import ErrorIdMiddleware
 from supervisor_api.event_producer import EventProducer, events_topic
@@ -40,7 +41,7 @@ def create_app(settings: Settings | None = None, *, run_live_feed: bool = True, 
             except Exception as exc:  # the API still serves live state; status shows the error
                 log.warning("ClickHouse migrations not applied at start: %r", exc)
         feed = LiveFeed(settings.kafka_bootstrap, app.state.live_hub, app.state.queue_settings,
-                        settings.live_interval_s)
+                        settings.live_interval_s, client_kwargs=kafka_kwargs)
         if run_live_feed:
             feed.start()
         app.state.live_feed = feed
@@ -61,7 +62,9 @@ def create_app(settings: Settings | None = None, *, run_live_feed: bool = True, 
     app.state.settings = settings
     app.state.queue_settings = load_queue_settings(settings.queues_file, settings.site_tz)
     app.state.warehouse = get_warehouse(settings.clickhouse_dsn)
-    app.state.event_producer = EventProducer(settings.kafka_bootstrap, events_topic(settings))
+    kafka_kwargs = client_kwargs("aiokafka", settings)  # TLS / SASL for the live feed and the producer
+    app.state.event_producer = EventProducer(settings.kafka_bootstrap, events_topic(settings),
+                                             client_kwargs=kafka_kwargs)
     app.state.live_hub = LiveHub()
     app.state.ingest_limiter = RateLimiter(settings.ingest_rate_per_s)
     app.state.auth_failures = RateLimiter(rate_per_s=0.5, burst=20)

@@ -23,6 +23,7 @@ from pipeline import observability
 from pipeline.kafka import log_throttle
 from pipeline.app import app, settings
 from pipeline.kafka.admin import CONSUMER_GROUP, EVENTS_TOPIC, STATE_TOPIC
+from pipeline.kafka.security import client_kwargs
 from pipeline.kafka.state_restore import read_state
 from pipeline.agents.runtime import Record, runtime
 
@@ -72,6 +73,7 @@ class EventStream(Service):
             heartbeat_interval_ms=1000,
             max_partition_fetch_bytes=8 * 1024 * 1024,
             fetch_max_bytes=64 * 1024 * 1024,
+            **client_kwargs("aiokafka"),
         )
         self.consumer.subscribe([EVENTS_TOPIC], listener=_Ownership(self))
         await self.consumer.start()

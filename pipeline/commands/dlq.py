@@ -19,7 +19,10 @@ err = Console(stderr=True)
 
 
 def read_dead_letters(bootstrap: str, limit: int | None = None):
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, consumer_timeout_ms=3000)
+    from pipeline.kafka.security import client_kwargs
+
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, consumer_timeout_ms=3000,
+                             **client_kwargs("kafka-python"))
     try:
         tp = TopicPartition(DLQ_TOPIC, 0)
         consumer.assign([tp])

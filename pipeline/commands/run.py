@@ -22,7 +22,7 @@ def _settings():
 
 def _prepare(start_kafka: bool, migrate: bool = True) -> None:
     """Local broker (if none configured), topics and migrations, before Faust starts."""
-    from pipeline.kafka.admin import ensure_topics, reachable
+    from pipeline.kafka.admin import TopicMismatch, ensure_topics, reachable
     from pipeline.kafka.local_broker import KafkaSetupError, LocalKafka
 
     s = _settings()
@@ -37,7 +37,12 @@ def _prepare(start_kafka: bool, migrate: bool = True) -> None:
         err.print(f"[red]error:[/red] Kafka at {s.kafka_bootstrap} unreachable ({why}); "
                   "run `tablero kafka start` or set TABLERO_KAFKA")
         raise typer.Exit(1)
-    ensure_topics(s.kafka_bootstrap, s.topic_partitions)
+    try:
+        ensure_topics(s.kafka_bootstrap, s.topic_partitions)
+    except TopicMismatch as exc:
+        for line in str(exc).splitlines():
+            err.print(f"[red]error:[/red] {line}", soft_wrap=True)
+        raise typer.Exit(2)
     if migrate:
         from pipeline.history.warehouse import get_warehouse
         applied = get_warehouse(s.clickhouse_dsn).migrate_sync()
