@@ -1,11 +1,13 @@
 """Kafka administration the pipeline needs: topics, reachability, consumer lag."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
-from kafka.errors import KafkaError, TopicAlreadyExistsError
+from kafka.errors import (InvalidConfigurationError, InvalidReplicationFactorError, KafkaError,
+                          PolicyViolationError, TopicAlreadyExistsError)
 
 from pipeline.kafka.security import client_kwargs
 from pipeline.settings import Settings, get_settings
@@ -70,6 +72,13 @@ def ensure_topics(bootstrap: str, partitions: int, settings: Settings | None = N
                 admin.create_topics(new)
             except TopicAlreadyExistsError:
                 pass
+            except (InvalidReplicationFactorError, InvalidConfigurationError, PolicyViolationError) as exc:
+                why = re.search(r"error_message='([^']*)'", str(exc))
+                raise TopicMismatch(
+                    f"Kafka refused to create {', '.join(t.name for t in new)} with TABLERO_KAFKA_REPLICATION_FACTOR="
+                    f"{rf} and TABLERO_KAFKA_MIN_INSYNC_REPLICAS={min_isr}"
+                    f" ({why.group(1) if why else type(exc).__name__}): set them to at most the number of brokers"
+                ) from None
         old = [t.name for t in specs if t.name in existing]
         if old:
             described = {d["name"]: d for d in admin.describe_topics(old)}
