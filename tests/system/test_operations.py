@@ -92,3 +92,26 @@ def test_metrics_after_real_traffic_and_a_quiet_start_and_stop(kafka_bootstrap, 
     log = log_path.read_text(errors="replace")
     assert "[ERROR]" not in log and "ERROR:" not in log, log
     assert "Traceback" not in log and "CancelledError" not in log, log
+
+
+def test_a_worker_apart_serves_its_own_metrics(kafka_bootstrap, tmp_path):
+    """`tablero worker` with TABLERO_METRICS_PORT (chDB of its own: one process, so allowed)."""
+    metrics_port = free_port()
+    stack = Stack(kafka_bootstrap, tmp_path, extra_env={"TABLERO_METRICS_PORT": str(metrics_port)})
+    stack.start("worker", wait_api=False)
+    try:
+        url = f"http://127.0.0.1:{metrics_port}"
+        wait_for(lambda: (stack.check_alive() or True) and scrape(url), timeout=120, what="worker /metrics")
+        producer = KafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
+        for i in range(12):
+            e = created(i)
+            producer.send(stack.events_topic, key=e["subject"].encode(), value=orjson.dumps(e))
+        producer.flush()
+        producer.close()
+        samples = wait_for(lambda: (s := scrape(url)) and value(s, "tablero_events_consumed_total") == 12 and s,
+                           timeout=90, what="12 events consumed by the worker")
+        assert value(samples, "tablero_events_applied_total") == 12
+        assert value(samples, "tablero_clickhouse_insert_duration_seconds_count") >= 1
+        assert not any(k[0].startswith("tablero_http_") for k in samples)  # no API in this process
+    finally:
+        stack.stop()
