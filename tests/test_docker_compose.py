@@ -57,3 +57,8 @@ def test_api_port_is_published():
     env = _env("api")
     assert env["TABLERO_API_HOST"] == "0.0.0.0"
     assert f"{env['TABLERO_API_PORT']}:{env['TABLERO_API_PORT']}" in COMPOSE["services"]["api"]["ports"]
+
+
+def test_worker_metrics_port_is_exposed_to_the_network():
+    port = _env("worker")["TABLERO_METRICS_PORT"]
+    assert port in [str(p) for p in COMPOSE["services"]["worker"]["expose"]]
