@@ -128,8 +128,18 @@ def historical_average(vol: np.ndarray, days: list[dt.date], target: dt.date) ->
     return vol[idx].mean(0)
 
 
-def _after_closure(days: list[dt.date], i: int, target: dt.date | None = None) -> bool:
-    """Is day i (or ``target``, after days[-1]) the first open day after a closed weekday?"""
+def _open_weekdays(days: list[dt.date]) -> frozenset[int]:
+    """Weekdays the centre usually opens: present in at least half as many weeks as the commonest."""
+    counts = [0] * 7
+    for d in days:
+        counts[d.weekday()] += 1
+    top = max(counts) if days else 0
+    return frozenset(w for w in range(7) if counts[w] and counts[w] >= 0.5 * top)
+
+
+def _after_closure(days: list[dt.date], i: int, target: dt.date | None = None,
+                   open_wd: frozenset[int] = frozenset(range(5))) -> bool:
+    """Is day i (or ``target``, after days[-1]) the first open day after a closed usual-open day?"""
     if target is None:
         if i == 0:
             return False
@@ -138,7 +148,7 @@ def _after_closure(days: list[dt.date], i: int, target: dt.date | None = None) -
         prev, day = days[-1], target
     d = prev + dt.timedelta(days=1)
     while d < day:
-        if d.weekday() < 5:
+        if d.weekday() in open_wd:
             return True
         d += dt.timedelta(days=1)
     return False
@@ -178,14 +188,15 @@ def _ses(values: np.ndarray) -> float:
 
 def ets_profile(vol: np.ndarray, days: list[dt.date], target: dt.date) -> np.ndarray:
     totals = vol.sum(1)
-    after = np.array([_after_closure(days, i) for i in range(len(days))], dtype=bool)
+    open_wd = _open_weekdays(days)
+    after = np.array([_after_closure(days, i, open_wd=open_wd) for i in range(len(days))], dtype=bool)
     plain = ~after
     factors = _weekday_factors(totals, days, plain)
     wf = np.array([factors.get(d.weekday(), 1.0) for d in days])
     adjusted = totals / np.where(wf > 0, wf, 1.0)
     level = _ses(adjusted[plain]) if plain.sum() else float(adjusted.mean())
     total = level * factors.get(target.weekday(), 1.0)
-    if _after_closure(days, len(days), target) and after.any():
+    if _after_closure(days, len(days), target, open_wd) and after.any():
         # lift: after-closure days against the smoothed plain level just before them
         ratios = []
         for i in np.nonzero(after)[0]:
