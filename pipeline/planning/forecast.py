@@ -294,7 +294,7 @@ def _aht(s: Series, target: dt.date) -> list[float | None]:
     idx = _same_weekday(s.days, target)
     vol = s.volume[idx] if idx.size else s.volume
     han = s.handle[idx] if idx.size else s.handle
-    overall = han.sum() / vol.sum() if vol.sum() > 0 and han.sum() > 0 else None
+    overall = float(han.sum() / vol.sum()) if vol.sum() > 0 and han.sum() > 0 else None
     out: list[float | None] = []
     for j in range(len(s.slots)):
         v, h = vol[:, j].sum(), han[:, j].sum()
