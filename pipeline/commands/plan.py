@@ -198,7 +198,7 @@ def staffing_cmd(
     target_sl: float = typer.Option(0.8, "--target-sl"),
     target_answer_s: float = typer.Option(None, "--target-answer-s", help="Default: the queue's threshold."),
     shrinkage: float = typer.Option(0.0, "--shrinkage"), max_occupancy: float = typer.Option(1.0, "--max-occupancy"),
-    concurrency: int = typer.Option(1, "--concurrency"),
+    concurrency: int = typer.Option(None, "--concurrency", help="Default: the queue setting (else 1)."),
     tz: str = typer.Option(None, "--tz"),
     fmt: Fmt = typer.Option(Fmt.table, "--format"),
 ) -> None:
@@ -224,7 +224,8 @@ def staffing_cmd(
     p = staffing.StaffingParams(channel=channel, queue=queue or "", target_sl=target_sl,
                                 target_answer_s=threshold if target_answer_s is None else target_answer_s,
                                 threshold_s=threshold, model=model, shrinkage=shrinkage,
-                                max_occupancy=max_occupancy, concurrency=concurrency)
+                                max_occupancy=max_occupancy,
+                                concurrency=concurrency or qs.concurrency(queue or "", channel))
     try:
         result = get_warehouse(s.clickhouse_dsn).call_sync(
             staffing.staffing_report, p, rp.start_utc, rp.end_utc, rp.zone, dt.datetime.now(dt.timezone.utc))

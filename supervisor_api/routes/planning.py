@@ -67,7 +67,7 @@ async def staffing_endpoint(
     target_answer_s: float | None = Query(None, ge=0, description="Default: the queue's threshold."),
     patience_s: float | None = Query(None, gt=0, description="Erlang A; default: estimated from history."),
     shrinkage: float = Query(0.0, ge=0, lt=1), max_occupancy: float = Query(1.0, gt=0, le=1),
-    concurrency: int = Query(1, ge=1, le=50),
+    concurrency: int | None = Query(None, ge=1, le=50, description="Default: the queue setting (else 1)."),
     format: Literal["json", "csv"] = Query("json"),
     principal: Principal = Depends(require("can_read_reports")),
 ):
@@ -91,7 +91,8 @@ async def staffing_endpoint(
     p = staffing.StaffingParams(channel=channel, queue=queue or "", allowed_queues=allowed, target_sl=target_sl,
                                 target_answer_s=threshold if target_answer_s is None else target_answer_s,
                                 threshold_s=threshold, model=model, patience_s=patience_s, shrinkage=shrinkage,
-                                max_occupancy=max_occupancy, concurrency=concurrency)
+                                max_occupancy=max_occupancy,
+                                concurrency=concurrency or qs.concurrency(queue or "", channel))
     now = dt.datetime.fromtimestamp(time.time(), dt.timezone.utc)
     try:
         result = await request.app.state.warehouse.call(staffing.staffing_report, p, rp.start_utc, rp.end_utc,

@@ -181,3 +181,14 @@ def test_stable_at_two_thousand_agents():
     # overloaded with abandonment still settles (queue bounded by impatience)
     over = erlang.evaluate(20_000, 1800, 180, 1800, patience_s=120)
     assert 0.09 < over.p_abandon < 0.2 and over.occupancy <= 1.0
+
+
+def test_chat_concurrency_is_a_queue_setting():
+    from pipeline.live.queue_settings import QueueSettings
+
+    qs = QueueSettings.from_toml('[channels.chat]\nconcurrency = 2\n[queues.sales-chat]\nchannel = "chat"\n'
+                                 'concurrency = 3\n')
+    assert qs.concurrency("sales-chat", "chat") == 3
+    assert qs.concurrency("other", "chat") == 2
+    assert qs.concurrency("other", "voice") == 1
+    assert erlang.solve(100, 1800, 180, concurrency=qs.concurrency("sales-chat", "chat")).agents == 5
