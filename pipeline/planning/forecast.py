@@ -180,10 +180,12 @@ def _ses(values: np.ndarray) -> float:
     if values.size < 4:
         return float(values.mean())
     from statsmodels.tsa.holtwinters import SimpleExpSmoothing
-    with warnings.catch_warnings():
+    if np.ptp(values) == 0:
+        return float(values[0])
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
         fit = SimpleExpSmoothing(values, initialization_method="estimated").fit()
-    return float(fit.forecast(1)[0])
+        return float(fit.forecast(1)[0])
 
 
 def ets_profile(vol: np.ndarray, days: list[dt.date], target: dt.date) -> np.ndarray:
