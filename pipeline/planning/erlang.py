@@ -36,6 +36,8 @@ _EPS = 1e-9
 MAX_AGENTS = 100_000
 _MAX_QUEUE_STATES = 2_000_000
 _TAIL = 1e-13
+_MAX_STEPS = 200_000
+MAX_TARGET_S = 86_400.0
 
 
 class ErlangError(ValueError):
@@ -120,6 +122,9 @@ def _erlang_a_state(n: int, lam: float, mu: float, theta: float) -> _AState:
     e = erlang_b(n, a)
     x, y = n * mu / theta, lam / theta
     # log r_k = sum_{i=1..k} log(y / (x + i)); terms grow while x + i < y, then shrink.
+    if y - x > _MAX_QUEUE_STATES:
+        raise ErlangError("agents", "far too few agents for this load: the queue settles beyond 2 million "
+                                    "waiting callers; add agents or check the patience")
     k_peak = max(0, math.ceil(y - x))
     chunk = max(1024, 2 * k_peak + 1024)
     logs: list[np.ndarray] = []
@@ -176,22 +181,27 @@ def _answered_within(q: np.ndarray, n: int, mu: float, theta: float, t: float) -
     up = (n * mu + m * theta) / lam_u
     stay = 1.0 - up - theta / lam_u
     lt = lam_u * t
-    steps = int(lt + 12.0 * math.sqrt(lt) + 30)
-    # Poisson(lt) tail probabilities P(N >= j) in log space, j = 1..steps
-    j = np.arange(0, steps + 1, dtype=float)
-    log_pmf = -lt + j * math.log(lt) - np.array([math.lgamma(v + 1.0) for v in j])
-    pmf = np.exp(log_pmf)
-    tail_ge = np.clip(1.0 - np.cumsum(pmf) + pmf, 0.0, 1.0)   # P(N >= j)
+    log_lt = math.log(lt)
     p = q.copy()
     answered = 0.0
-    for step in range(1, steps + 1):
-        gain = p[0] * up[0]          # answered at this jump
-        answered += tail_ge[step] * gain
+    cdf = 0.0                                   # P(N <= step - 1), N ~ Poisson(lt)
+    log_pmf = -lt                               # log P(N = step - 1)
+    for step in range(1, _MAX_STEPS + 1):
+        cdf += math.exp(log_pmf)
+        log_pmf += log_lt - math.log(step)
+        tail_ge = min(max(1.0 - cdf, 0.0), 1.0)  # P(N >= step)
+        if tail_ge < _TAIL:
+            break
+        gain = p[0] * up[0]                     # answered at this jump
+        answered += tail_ge * gain
         moved = p * up
         p = p * stay
         p[:-1] += moved[1:]
         if p.sum() < _TAIL:
             break
+    else:
+        raise ErlangError("target_answer_s", "too long for this load in Erlang A (more than "
+                                             f"{_MAX_STEPS} steps); use a shorter target or Erlang C")
     return float(answered)
 
 
@@ -205,9 +215,12 @@ def _check(volume: float, interval_s: float, aht_s: float, target_answer_s: floa
         raise ErlangError("interval_s", f"must be > 0 seconds, got {interval_s!r}")
     if not (aht_s > 0 and math.isfinite(aht_s)):
         raise ErlangError("aht_s", f"must be > 0 seconds, got {aht_s!r}")
-    if not (target_answer_s >= 0 and math.isfinite(target_answer_s)):
-        raise ErlangError("target_answer_s", f"must be >= 0 seconds, got {target_answer_s!r}")
-    if patience_s is not None and not (patience_s > 0):
+    if not (0 <= target_answer_s <= MAX_TARGET_S):
+        raise ErlangError("target_answer_s", f"must be from 0 to {MAX_TARGET_S:.0f} seconds, got {target_answer_s!r}")
+    if volume / interval_s * aht_s > MAX_AGENTS:
+        raise ErlangError("volume", f"the load ({volume / interval_s * aht_s:.3g} Erlangs) needs more than "
+                                    f"{MAX_AGENTS} agents; split the queue or check the units")
+    if patience_s is not None and not (patience_s > 0 and math.isfinite(patience_s)):
         raise ErlangError("patience_s", f"must be > 0 seconds (or omitted for Erlang C), got {patience_s!r}")
     if not (0 <= shrinkage < 1):
         raise ErlangError("shrinkage", f"must be in [0, 1): the share of paid time not on contacts, got {shrinkage!r}")
@@ -291,7 +304,10 @@ def _solve_c(a: float, aht_s: float, t: float, target: float) -> int:
 
 def _solve_a(a: float, lam: float, aht_s: float, t: float, target: float, patience_s: float) -> int:
     def ok(n: int) -> bool:
-        return _servers_metrics(n, a, lam, aht_s, t, patience_s)["service_level"] >= target - _EPS
+        try:
+            return _servers_metrics(n, a, lam, aht_s, t, patience_s)["service_level"] >= target - _EPS
+        except ErlangError:                     # far too few agents: the queue does not settle
+            return False
 
     hi = _solve_c(a, aht_s, t, target)
     while not ok(hi):

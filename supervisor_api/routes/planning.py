@@ -13,6 +13,7 @@ from fastapi.responses import PlainTextResponse
 from pipeline.history import reports
 from pipeline.planning import erlang, forecast, staffing
 from supervisor_api.deps import Principal, require
+from supervisor_api.errors import warehouse_call
 from supervisor_api.schemas import errors, json_response
 
 router = APIRouter(prefix="/api/v1/planning", tags=["planning"])
@@ -95,14 +96,9 @@ async def staffing_endpoint(
                                 concurrency=concurrency or qs.concurrency(queue or "", channel))
     now = dt.datetime.fromtimestamp(time.time(), dt.timezone.utc)
     try:
-        result = await request.app.state.warehouse.call(staffing.staffing_report, p, rp.start_utc, rp.end_utc,
-                                                        rp.zone, now)
+        result = await warehouse_call(request, staffing.staffing_report, p, rp.start_utc, rp.end_utc, rp.zone, now)
     except (erlang.ErlangError, forecast.ForecastError) as exc:
         raise HTTPException(400, exc.as_dict())
-    except Exception as exc:
-        request.app.state.warehouse.reset()
-        raise HTTPException(503, f"ClickHouse unavailable: {type(exc).__name__}: {str(exc)[:200]}",
-                            headers={"Retry-After": "5"})
     if format == "csv":
         return PlainTextResponse(reports.to_csv(result["rows"]), media_type="text/csv",
                                  headers={"Content-Disposition": 'attachment; filename="staffing.csv"'})
