@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import PlainTextResponse
+from pydantic import BaseModel, Field
 
 from pipeline.history import reports
 from pipeline.planning import erlang, forecast, staffing
@@ -17,6 +18,62 @@ from supervisor_api.errors import warehouse_call
 from supervisor_api.schemas import errors, json_response
 
 router = APIRouter(prefix="/api/v1/planning", tags=["planning"])
+
+
+class ErlangResult(BaseModel):
+    model: Literal["c", "a"]
+    volume: float
+    interval_s: float
+    aht_s: float
+    load_erlangs: float = Field(description="volume / interval_s x aht_s")
+    agents: int = Field(description="agents on contacts (chat: each takes `concurrency` at once)")
+    staff: int = Field(description="agents / (1 - shrinkage), rounded up")
+    service_level: float = Field(description="share of offered contacts answered within target_answer_s")
+    p_wait: float
+    asa_s: float | None = Field(description="mean wait of answered contacts; null when overloaded")
+    mean_wait_s: float | None
+    p_abandon: float
+    occupancy: float
+    target_answer_s: float
+    target_sl: float | None
+    patience_s: float | None
+    shrinkage: float
+    max_occupancy: float
+    concurrency: int
+
+
+class StaffingRow(BaseModel):
+    start: str
+    forecast_volume: float
+    forecast_aht_s: float | None
+    agents_required: int | None
+    staff_required: int | None
+    past: bool
+    actual_volume: float | None = None
+    actual_aht_s: float | None = None
+    actual_service_level: float | None = None
+    agents_required_actual: int | None = None
+    agents_logged_in: float | None = Field(None, description="time-weighted, from agent states")
+    agents_seen: int | None = Field(None, description="distinct agents on contacts in the interval")
+    agents_busy: float | None = None
+    shortfall: float | None = Field(None, description="required for the actual load - present; > 0: understaffed")
+    understaffed: bool | None = None
+    backlog_items: float | None = None
+
+
+class StaffingReport(BaseModel):
+    queue: str | None
+    channel: str
+    interval_s: int
+    model: str
+    method: str | None
+    backtest: list[dict]
+    patience_s: float | None
+    target_sl: float
+    target_answer_s: float
+    shrinkage: float
+    summary: dict
+    rows: list[StaffingRow]
 _ERRORS = errors(400, 401, 403, 429, 503,
                  e403="The token's role may not read planning (admin, supervisor and planner may), or "
                       "`queue` is outside the token's scope.",
@@ -24,7 +81,8 @@ _ERRORS = errors(400, 401, 403, 429, 503,
 
 
 @router.get("/erlang", summary="Erlang C / A: agents for a target, or the service of given agents",
-            responses=_ERRORS)
+            responses={200: {"model": ErlangResult, "description": "Agents, staff and the service they give."},
+                       **_ERRORS})
 async def erlang_endpoint(
     volume: float = Query(..., ge=0, description="Contacts per interval."),
     interval_s: float = Query(1800, gt=0, description="Interval length in seconds."),
@@ -57,7 +115,11 @@ async def erlang_endpoint(
 
 
 @router.get("/staffing", summary="Per 15 minutes: forecast, agents required, and for past intervals "
-                                 "the agents logged in and the shortfall", responses=_ERRORS)
+                                 "the agents logged in and the shortfall",
+            responses={200: {"model": StaffingReport,
+                             "description": "Per 15-minute interval; CSV (`text/csv`) with `format=csv`.",
+                             "content": {"text/csv": {"schema": {"type": "string"}}}},
+                       **_ERRORS})
 async def staffing_endpoint(
     request: Request,
     from_: str = Query(..., alias="from", description="Start: ISO date or datetime (in tz when naive)."),
