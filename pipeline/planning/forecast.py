@@ -11,8 +11,9 @@ Methods (each forecasts one day from the days before it):
 - ``historical_average``: mean of every earlier open day with the same weekday, per interval;
 - ``ets_profile``: a daily-level x intraday-profile model. Daily totals of open days, divided by
   a weekday factor (median of recent same-weekday totals), go through statsmodels' simple
-  exponential smoothing (smoothing level fitted by maximum likelihood); the first open day after a
-  closed weekday is lifted by the historical ratio of such days (work piles up while closed); the
+  exponential smoothing (smoothing level fitted by maximum likelihood); calendar days that differ
+  from their neighbours (the first open day after a closure, the first 3 and the last business
+  days of a month) are lifted by the historical ratio of such days to the plain days before them; the
   day's total is spread with the same weekday's mean intraday profile, smoothed over neighbouring
   intervals.
 ``choose`` runs the backtest and keeps the method with the lowest RMSE per series.
@@ -188,24 +189,45 @@ def _ses(values: np.ndarray) -> float:
         return float(fit.forecast(1)[0])
 
 
+def _day_class(day: dt.date, after_closure: bool, open_wd: frozenset[int]) -> str:
+    """Calendar class of a day whose volume differs from its neighbours: the first open day after a
+    closure (work piled up), the first 3 usual business days of a month and the last one (billing,
+    pay and statement cycles), else plain."""
+    if after_closure:
+        return "after_closure"
+    k, x = 0, day.replace(day=1)
+    while x <= day:
+        k += x.weekday() in open_wd
+        x += dt.timedelta(days=1)
+    if 1 <= k <= 3:
+        return "month_start"
+    x = day + dt.timedelta(days=1)
+    while x.month == day.month and x.weekday() not in open_wd:
+        x += dt.timedelta(days=1)
+    if x.month != day.month:
+        return "month_end"
+    return "plain"
+
+
 def ets_profile(vol: np.ndarray, days: list[dt.date], target: dt.date) -> np.ndarray:
     totals = vol.sum(1)
     open_wd = _open_weekdays(days)
-    after = np.array([_after_closure(days, i, open_wd=open_wd) for i in range(len(days))], dtype=bool)
-    plain = ~after
+    classes = [_day_class(d, _after_closure(days, i, open_wd=open_wd), open_wd) for i, d in enumerate(days)]
+    plain = np.array([c == "plain" for c in classes], dtype=bool)
     factors = _weekday_factors(totals, days, plain)
     wf = np.array([factors.get(d.weekday(), 1.0) for d in days])
     adjusted = totals / np.where(wf > 0, wf, 1.0)
     level = _ses(adjusted[plain]) if plain.sum() else float(adjusted.mean())
     total = level * factors.get(target.weekday(), 1.0)
-    if _after_closure(days, len(days), target, open_wd) and after.any():
-        # lift: after-closure days against the smoothed plain level just before them
+    kind = _day_class(target, _after_closure(days, len(days), target, open_wd), open_wd)
+    if kind != "plain":
+        # lift of this class: its days against the mean of the 5 plain days before each (>= 3 examples)
         ratios = []
-        for i in np.nonzero(after)[0]:
+        for i, c in enumerate(classes):
             before = adjusted[:i][plain[:i]][-5:]
-            if before.size:
+            if c == kind and before.size:
                 ratios.append(adjusted[i] / before.mean())
-        if ratios:
+        if len(ratios) >= 3:
             total *= float(np.mean(ratios))
     return max(total, 0.0) * _profile(vol, days, target)
 
