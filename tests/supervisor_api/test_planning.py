@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import threading
 import time
+from pathlib import Path
 
 import pytest
 import uvicorn
@@ -23,6 +24,8 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
 LOAD_MS = 30000
+SHOTS = Path(__file__).resolve().parents[2] / "tests" / "artifacts" / "screenshots"
+SHOTS.mkdir(parents=True, exist_ok=True)
 WEEK = "from=1999-02-21&to=1999-02-25&tz=UTC&channel=voice&queue=PS"
 
 
@@ -179,6 +182,7 @@ def test_planning_page(browser, server, tmp_path):
         volume = page.evaluate("window.tableroPlanning.charts.volume.data")
         assert sum(volume[2]) == sum(r["actual_volume"] for r in rows)
         expect(page.locator("#presence-note")).to_contain_text("agents seen")
+        page.screenshot(path=str(SHOTS / "planning.png"), full_page=True)
         with page.expect_download(timeout=10000) as dl:
             page.click("#csv")
         path = tmp_path / "staffing.csv"
