@@ -165,6 +165,7 @@ def forecast_cmd(
     method: str = typer.Option(None, "--method", help="seasonal_naive, historical_average, ets_profile "
                                                        "(default: the backtest's best)."),
     closed: list[str] = typer.Option([], "--closed", help="A closed day (holiday), ISO date; repeatable."),
+    holidays: str = typer.Option(None, "--holidays", help="Country code (US, ES-MD): its public holidays are closed."),
     history_days: int = typer.Option(365, "--history-days"),
     fmt: Fmt = typer.Option(Fmt.table, "--format"),
 ) -> None:
@@ -181,6 +182,8 @@ def forecast_cmd(
         _fail("day", f"{exc}; use an ISO date like 2024-03-01")
     series = _series(csv, queue, channel, history_days)
     try:
+        if holidays:
+            closed_days += sorted(forecast.holiday_dates(holidays, [target.year]))
         fc = forecast.forecast_day(series, target, method=method, closed_days=closed_days)
     except forecast.ForecastError as exc:
         _fail(exc.param, exc.reason)
@@ -199,6 +202,7 @@ def staffing_cmd(
     target_answer_s: float = typer.Option(None, "--target-answer-s", help="Default: the queue's threshold."),
     shrinkage: float = typer.Option(0.0, "--shrinkage"), max_occupancy: float = typer.Option(1.0, "--max-occupancy"),
     concurrency: int = typer.Option(None, "--concurrency", help="Default: the queue setting (else 1)."),
+    holidays: str = typer.Option(None, "--holidays", help="Country code (US, ES-MD): its public holidays are closed."),
     tz: str = typer.Option(None, "--tz"),
     fmt: Fmt = typer.Option(Fmt.table, "--format"),
 ) -> None:
@@ -225,7 +229,8 @@ def staffing_cmd(
                                 target_answer_s=threshold if target_answer_s is None else target_answer_s,
                                 threshold_s=threshold, model=model, shrinkage=shrinkage,
                                 max_occupancy=max_occupancy,
-                                concurrency=concurrency or qs.concurrency(queue or "", channel))
+                                concurrency=concurrency or qs.concurrency(queue or "", channel),
+                                holidays=holidays or "")
     try:
         result = get_warehouse(s.clickhouse_dsn).call_sync(
             staffing.staffing_report, p, rp.start_utc, rp.end_utc, rp.zone, dt.datetime.now(dt.timezone.utc))

@@ -355,6 +355,20 @@ def forecast_day(s: Series, target: dt.date, *, method: str | None = None, backt
                     _aht(past, target), scores=scores)
 
 
+def holiday_dates(country: str, years: Iterable[int]) -> frozenset[dt.date]:
+    """Public holidays of ``country`` (ISO code, optionally "CC-SUBDIV", e.g. "US", "ES-MD") in
+    ``years``, from the `holidays` library: days a planner may declare closed."""
+    import holidays
+
+    code, _, subdiv = country.strip().upper().partition("-")
+    try:
+        cal = holidays.country_holidays(code, subdiv=subdiv or None, years=sorted(set(years)))
+    except NotImplementedError:
+        raise ForecastError("holidays", f"unknown country or subdivision {country[:20]!r}; use an ISO code "
+                                        "such as US, GB, ES or ES-MD") from None
+    return frozenset(cal.keys())
+
+
 def parse_csv_rows(lines: Iterable[str]) -> list[tuple[dt.datetime, float, float | None]]:
     """A planner's CSV of past interval volumes: a header with a start column (start, datetime,
     interval, time, DateTime) and a volume column (volume, calls, offered, contacts, count), and

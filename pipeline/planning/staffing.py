@@ -45,6 +45,7 @@ class StaffingParams:
     max_occupancy: float = 1.0
     concurrency: int = 1
     history_days: int = HISTORY_DAYS
+    holidays: str = ""                 # country code: its public holidays are closed (no forecast)
 
 
 def _sql(name: str) -> str:
@@ -112,13 +113,15 @@ def staffing_report(client: Any, p: StaffingParams, start: dt.datetime, end: dt.
     out: list[dict[str, Any]] = []
     first = math.ceil(start.timestamp() / INTERVAL_S) * INTERVAL_S
     day_cache: dict[dt.date, dict[dt.time, tuple[float, float | None]]] = {}
+    closed = (forecast.holiday_dates(p.holidays, range(start.year - 1, end.year + 2)) if p.holidays
+              else frozenset())
     epoch = first
     while epoch < end.timestamp():
         loc = local(epoch)
         if loc.date() not in day_cache:
             fc_map: dict[dt.time, tuple[float, float | None]] = {}
             if series is not None:
-                fc = forecast.forecast_day(series, loc.date(), method=method, backtest_days=0)
+                fc = forecast.forecast_day(series, loc.date(), method=method, backtest_days=0, closed_days=closed)
                 fc_map = {t.time(): (v, a) for t, v, a in zip(fc.starts, fc.volume, fc.aht_s)}
             day_cache[loc.date()] = fc_map
         f_vol, f_aht = day_cache[loc.date()].get(loc.time(), (0.0, None))

@@ -131,6 +131,8 @@ async def staffing_endpoint(
     patience_s: float | None = Query(None, gt=0, description="Erlang A; default: estimated from history."),
     shrinkage: float = Query(0.0, ge=0, lt=1), max_occupancy: float = Query(1.0, gt=0, le=1),
     concurrency: int | None = Query(None, ge=1, le=50, description="Default: the queue setting (else 1)."),
+    holidays: str | None = Query(None, max_length=20, description="Country code (US, ES-MD): its public "
+                                                                "holidays are closed days (no forecast)."),
     format: Literal["json", "csv"] = Query("json"),
     principal: Principal = Depends(require("can_read_reports")),
 ):
@@ -155,7 +157,8 @@ async def staffing_endpoint(
                                 target_answer_s=threshold if target_answer_s is None else target_answer_s,
                                 threshold_s=threshold, model=model, patience_s=patience_s, shrinkage=shrinkage,
                                 max_occupancy=max_occupancy,
-                                concurrency=concurrency or qs.concurrency(queue or "", channel))
+                                concurrency=concurrency or qs.concurrency(queue or "", channel),
+                                holidays=holidays or "")
     now = dt.datetime.fromtimestamp(time.time(), dt.timezone.utc)
     try:
         result = await warehouse_call(request, staffing.staffing_report, p, rp.start_utc, rp.end_utc, rp.zone, now)

@@ -39,3 +39,13 @@ def test_plan_forecast_closed_day():
     assert r.exit_code == 0, r.output
     d = json.loads(r.stdout)
     assert d["closed"] is True and len(d["rows"]) == 169 and sum(x["volume"] for x in d["rows"]) == 0
+
+
+def test_plan_forecast_holidays():
+    r = runner.invoke(app, ["plan", "forecast", "--csv", str(BANK_CALLS_5MIN), "--day", "2003-11-27",
+                            "--holidays", "US", "--method", "historical_average", "--format", "json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["closed"] is True
+    r = runner.invoke(app, ["plan", "forecast", "--csv", str(BANK_CALLS_5MIN), "--day", "2003-11-27",
+                            "--holidays", "XX"])
+    assert r.exit_code == 2 and "--holidays" in r.output

@@ -100,3 +100,13 @@ def test_csv_errors_name_the_line():
         forecast.backtest(forecast.build_series(forecast.parse_csv_rows(
             ["start,volume", "2024-01-01T09:00:00,3", "2024-01-01T09:15:00,4"])), days=5)
     assert e.value.param == "days"
+
+
+def test_public_holidays_are_closed_days(bank):
+    us = forecast.holiday_dates("US", [2003])
+    assert dt.date(2003, 9, 1) in us and dt.date(2003, 11, 27) in us
+    fc = forecast.forecast_day(bank, dt.date(2003, 11, 27), method="historical_average", closed_days=us)
+    assert fc.closed and sum(fc.volume) == 0
+    with pytest.raises(forecast.ForecastError) as e:
+        forecast.holiday_dates("XX", [2003])
+    assert e.value.param == "holidays"

@@ -101,3 +101,17 @@ def test_email_uses_the_backlog_model(db):
     # 6 emails x 600 s due within 4 intervals: 3600 s / 4 x 900 s = 1 agent for the first hour
     assert [x["agents_required"] for x in r["rows"][:5]] == [1, 1, 1, 1, 0]
     assert r["rows"][0]["backlog_items"] == pytest.approx(4.5)
+
+
+def test_public_holidays_are_closed(db):
+    # 2024-03-29 is Good Friday, a public holiday in GB
+    p = staffing.StaffingParams(channel="voice", queue="billing", target_answer_s=20, threshold_s=20, holidays="GB")
+    r = staffing.staffing_report(db, p, dt.datetime(2024, 3, 29, 9, tzinfo=UTC), dt.datetime(2024, 3, 29, 10, tzinfo=UTC),
+                                 ZoneInfo("UTC"), now=dt.datetime(2024, 3, 1, tzinfo=UTC))
+    assert [x["forecast_volume"] for x in r["rows"]] == [0, 0, 0, 0]
+    assert [x["agents_required"] for x in r["rows"]] == [0, 0, 0, 0]
+    p_open = staffing.StaffingParams(channel="voice", queue="billing", target_answer_s=20, threshold_s=20)
+    r = staffing.staffing_report(db, p_open, dt.datetime(2024, 3, 29, 9, tzinfo=UTC),
+                                 dt.datetime(2024, 3, 29, 10, tzinfo=UTC), ZoneInfo("UTC"),
+                                 now=dt.datetime(2024, 3, 1, tzinfo=UTC))
+    assert r["rows"][0]["forecast_volume"] == pytest.approx(10.0)
