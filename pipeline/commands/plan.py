@@ -92,7 +92,7 @@ def erlang_cmd(
         _out([d], fmt, d)
 
 
-def _series(csv_path: str | None, queue: str | None, channel: str, days_back: int):
+def _series(csv_path: str | None, queue: str | None, channel: str, since: str | None, until: str | None = None):
     from pipeline.planning import forecast
 
     if csv_path:
@@ -113,8 +113,13 @@ def _series(csv_path: str | None, queue: str | None, channel: str, days_back: in
 
     s = get_settings()
     zone = ZoneInfo(s.site_tz)
-    end = dt.datetime.now(dt.timezone.utc)
-    start = end - dt.timedelta(days=days_back)
+    try:
+        end = (dt.datetime.combine(dt.date.fromisoformat(until), dt.time(), zone) if until
+               else dt.datetime.now(dt.timezone.utc))
+        start = (dt.datetime.combine(dt.date.fromisoformat(since), dt.time(), zone) if since
+                 else end - dt.timedelta(days=365))
+    except ValueError as exc:
+        _fail("since", f"{exc}; use ISO dates like 2024-01-31")
     p = staffing.StaffingParams(channel=channel, queue=queue or "")
 
     def run(client):
@@ -136,7 +141,8 @@ def backtest_cmd(
     csv: str = typer.Option(None, "--csv", help="Past interval volumes: columns start, volume[, aht_s]."),
     queue: str = typer.Option(None, "--queue"), channel: str = typer.Option("voice", "--channel"),
     days: int = typer.Option(20, "--days", help="Open days held out, each forecast one day ahead."),
-    history_days: int = typer.Option(365, "--history-days", help="Days of ClickHouse history to read."),
+    since: str = typer.Option(None, "--since", help="ClickHouse history from this date (default: a year back)."),
+    until: str = typer.Option(None, "--until", help="... up to this date, exclusive (default: now)."),
     fmt: Fmt = typer.Option(Fmt.table, "--format"),
 ) -> None:
     """RMSE and WAPE per method, at the data's interval and at 15 minutes.
@@ -145,7 +151,7 @@ def backtest_cmd(
     """
     from pipeline.planning import forecast
 
-    series = _series(csv, queue, channel, history_days)
+    series = _series(csv, queue, channel, since, until)
     try:
         scores = forecast.backtest(series, days)
     except forecast.ForecastError as exc:
@@ -166,7 +172,7 @@ def forecast_cmd(
                                                        "(default: the backtest's best)."),
     closed: list[str] = typer.Option([], "--closed", help="A closed day (holiday), ISO date; repeatable."),
     holidays: str = typer.Option(None, "--holidays", help="Country code (US, ES-MD): its public holidays are closed."),
-    history_days: int = typer.Option(365, "--history-days"),
+    since: str = typer.Option(None, "--since", help="ClickHouse history from this date (default: a year back)."),
     fmt: Fmt = typer.Option(Fmt.table, "--format"),
 ) -> None:
     """Volume per interval with 80 % / 95 % prediction intervals, and handle time.
@@ -180,7 +186,7 @@ def forecast_cmd(
         closed_days = [dt.date.fromisoformat(c) for c in closed]
     except ValueError as exc:
         _fail("day", f"{exc}; use an ISO date like 2024-03-01")
-    series = _series(csv, queue, channel, history_days)
+    series = _series(csv, queue, channel, since, target.isoformat())
     try:
         if holidays:
             closed_days += sorted(forecast.holiday_dates(holidays, [target.year]))
