@@ -107,7 +107,6 @@ def _series(csv_path: str | None, queue: str | None, channel: str, since: str | 
         _fail("csv", "give --csv FILE, or --queue/--channel to read the history from ClickHouse")
     from zoneinfo import ZoneInfo
 
-    from pipeline.history import clickhouse_store
     from pipeline.history.warehouse import get_warehouse
     from pipeline.planning import staffing
 
@@ -122,14 +121,9 @@ def _series(csv_path: str | None, queue: str | None, channel: str, since: str | 
         _fail("since", f"{exc}; use ISO dates like 2024-01-31")
     p = staffing.StaffingParams(channel=channel, queue=queue or "")
 
-    def run(client):
-        return staffing._query(client, "planning_intervals", p, start, end)  # noqa: SLF001
-
-    rows = get_warehouse(s.clickhouse_dsn).call_sync(run)
+    rows = get_warehouse(s.clickhouse_dsn).call_sync(staffing.query, "planning_intervals", p, start, end)
     pts = [(dt.datetime.fromtimestamp(int(r["start_epoch"]), zone).replace(tzinfo=None), float(r["offered"]),
-            (float(r["handle_sum_s"]) / r["handle_n"] * float(r["offered"])) if r["handle_n"] else None)
-           for r in rows]
-    del clickhouse_store
+            staffing.handle_for_volume(r)) for r in rows]
     try:
         return forecast.build_series(pts, 900)
     except forecast.ForecastError as exc:

@@ -83,7 +83,6 @@ def build_series(points: Iterable[Sequence], interval_s: int | None = None) -> S
         interval_s = min(gaps)
     if interval_s <= 0 or 86400 % interval_s:
         raise ForecastError("interval_s", f"{interval_s} s does not divide a day (use 300, 900, 1800 or 3600)")
-    per_day = 86400 // interval_s
     seen_slots: set[int] = set()
     cells: dict[tuple[dt.date, int], list[float]] = {}
     for start, vol, handle in rows:
@@ -105,7 +104,6 @@ def build_series(points: Iterable[Sequence], interval_s: int | None = None) -> S
         volume[row[d], col[s]] = v
         handle[row[d], col[s]] = h
     slots = [dt.time(s * interval_s // 3600, s * interval_s % 3600 // 60, s * interval_s % 60) for s in slots_idx]
-    assert per_day >= len(slots)
     return Series(interval_s=interval_s, slots=slots, days=days, volume=volume, handle=handle)
 
 

@@ -56,11 +56,17 @@ def _ms(moment: dt.datetime) -> int:
     return int(round(moment.timestamp() * 1000))
 
 
-def _query(client: Any, name: str, p: StaffingParams, start: dt.datetime, end: dt.datetime) -> list[dict]:
+def query(client: Any, name: str, p: StaffingParams, start: dt.datetime, end: dt.datetime) -> list[dict]:
+    """Run clickhouse/queries/<name>.sql for the queue, channel and [start, end)."""
     params = {"from_ms": _ms(start), "to_ms": _ms(end), "queue": p.queue, "channel": p.channel,
               "allowed_queues": list(p.allowed_queues), "threshold_s": float(p.threshold_s),
               "interval_s": INTERVAL_S}
     return clickhouse_store.query_rows(client, _sql(name), params)
+
+
+def handle_for_volume(row: dict) -> float:
+    """Handle seconds of the interval's volume: AHT of its closed contacts x offered."""
+    return float(row["handle_sum_s"]) / row["handle_n"] * float(row["offered"]) if row["handle_n"] else 0.0
 
 
 def _staff(p: StaffingParams, volume: float, aht: float | None, patience: float | None) -> dict:
@@ -80,7 +86,7 @@ def staffing_report(client: Any, p: StaffingParams, start: dt.datetime, end: dt.
     if (end - start).total_seconds() > MAX_RANGE_DAYS * 86400:
         raise erlang.ErlangError("to", f"at most {MAX_RANGE_DAYS} days per request")
     hist_start = start - dt.timedelta(days=p.history_days)
-    rows = _query(client, "planning_intervals", p, hist_start, end)
+    rows = query(client, "planning_intervals", p, hist_start, end)
     by_epoch = {int(r["start_epoch"]): r for r in rows}
 
     def local(epoch: int) -> dt.datetime:
@@ -92,9 +98,8 @@ def staffing_report(client: Any, p: StaffingParams, start: dt.datetime, end: dt.
     waited = sum(float(r["answered_wait_sum_s"] or 0) + float(r["abandoned_wait_sum_s"] or 0) for r in before)
     patience = p.patience_s if p.patience_s is not None else (
         erlang.estimate_patience(abandoned, waited) if waited > 0 else None)
-    points = [(local(e), float(r["offered"]), float(r["handle_sum_s"] or 0)
-               * (float(r["offered"]) / r["handle_n"] if r["handle_n"] else 0.0))
-              for e, r in by_epoch.items() if e < start.timestamp()]
+    points = [(local(e), float(r["offered"]), handle_for_volume(r)) for e, r in by_epoch.items()
+              if e < start.timestamp()]
     series = forecast.build_series(points, INTERVAL_S) if points else None
     method, scores = None, []
     if series is not None and len(series.days) >= 7:
@@ -106,8 +111,8 @@ def staffing_report(client: Any, p: StaffingParams, start: dt.datetime, end: dt.
     all_handle_n = sum(int(r["handle_n"]) for r in before)
     default_aht = all_handle / all_handle_n if all_handle_n else None
 
-    logged = {int(r["start_epoch"]): r for r in _query(client, "planning_agents_logged_in", p, start, end)}
-    seen = {int(r["start_epoch"]): r for r in _query(client, "planning_agents_on_contacts", p, start, end)}
+    logged = {int(r["start_epoch"]): r for r in query(client, "planning_agents_logged_in", p, start, end)}
+    seen = {int(r["start_epoch"]): r for r in query(client, "planning_agents_on_contacts", p, start, end)}
     presence = "agent_states" if logged else "contacts"
 
     out: list[dict[str, Any]] = []
