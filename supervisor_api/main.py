@@ -20,6 +20,7 @@ from supervisor_api.live_feed import LiveFeed
 from supervisor_api.live_hub import LiveHub
 from supervisor_api.rate_limit import RateLimiter
 from supervisor_api.routes import events, live, reports, status
+from supervisor_api.routes import planning  # workforce planning (issue 16)
 
 STATIC = Path(__file__).resolve().parent / "static"
 log = logging.getLogger(__name__)
@@ -69,7 +70,7 @@ def create_app(settings: Settings | None = None, *, run_live_feed: bool = True, 
     app.state.ingest_limiter = RateLimiter(settings.ingest_rate_per_s)
     app.state.auth_failures = RateLimiter(rate_per_s=0.5, burst=20)
 
-    for module in (events, live, reports, status):
+    for module in (events, live, reports, status, planning):
         app.include_router(module.router)
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
@@ -81,5 +82,9 @@ def create_app(settings: Settings | None = None, *, run_live_feed: bool = True, 
     @app.get("/reports", include_in_schema=False)
     async def reports_page():
         return FileResponse(STATIC / "reports.html")
+
+    @app.get("/planning", include_in_schema=False)
+    async def planning_page():
+        return FileResponse(STATIC / "planning.html")
 
     return app

@@ -84,6 +84,7 @@ class ChannelDefaults(_Strict):
     at_risk_fraction: float = Field(DEFAULT_AT_RISK_FRACTION, gt=0, le=1)
     short_abandon_s: float = Field(DEFAULT_SHORT_ABANDON_S, ge=0)
     sl_formula: SlFormula = DEFAULT_SL_FORMULA
+    concurrency: int | None = Field(None, ge=1, le=50, description="planning: contacts an agent takes at once")
 
 
 class QueueConfig(_Strict):
@@ -92,6 +93,7 @@ class QueueConfig(_Strict):
     at_risk_fraction: float | None = Field(None, gt=0, le=1)
     short_abandon_s: float | None = Field(None, ge=0)
     sl_formula: SlFormula | None = None
+    concurrency: int | None = Field(None, ge=1, le=50, description="planning: contacts an agent takes at once")
 
 
 class QueueSettings(_Strict):
@@ -115,6 +117,14 @@ class QueueSettings(_Strict):
         if self._tz is None:
             self._tz = ZoneInfo(self.site_tz)
         return self._tz
+
+    def concurrency(self, queue: str, channel: str) -> int:
+        """Planning: contacts an agent handles at once on (queue, channel); default 1."""
+        q = self.queues.get(queue)
+        if q is not None and q.channel == channel and q.concurrency:
+            return q.concurrency
+        d = self.channels.get(channel)
+        return (d.concurrency if d is not None else None) or 1
 
     def for_queue(self, queue: str, channel: str) -> QueuePolicy:
         """Policy of (queue, channel); memoized, so the hot path is one dict lookup."""
