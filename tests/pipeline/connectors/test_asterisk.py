@@ -129,13 +129,16 @@ def test_modern_formats_every_verb():
     t = states["asterisk-1733130001.10-support"]
     assert t.customer == "+441632960001" and t.first_assigned == 1733130027  # CONNECT - ringtime 3
     assert t.answered == 1733130030 and t.transfers == 1 and t.closed == 1733130090
-    assert t.assignee == "300@from-internal"
+    assert t.agents == ["PJSIP/201"]  # the transfer target is not counted as an agent who handled it
+    transfers = {e.subject: e.data["to_agent"] for e in evs if e.type == "contact.transferred"}
+    assert transfers == {"asterisk-1733130001.10-support": "300@from-internal",
+                         "asterisk-1733130300.50-support": "PJSIP/300-0002"}
     assert states["asterisk-1733130100.20-support"].closed == 1733130104  # EXITWITHKEY: left, not abandoned
     assert states["asterisk-1733130100.20-support"].abandoned is None
     assert states["asterisk-1733130110.30-support"].abandoned == 1733130150
     assert states["asterisk-1733130160.40-sales"].abandoned == 1733130160
     att = states["asterisk-1733130300.50-support"]
-    assert att.transfers == 1 and att.assignee == "PJSIP/300-0002" and att.closed == 1733130400
+    assert att.transfers == 1 and att.closed == 1733130400 and att.handle_ms == 98_000
     agent = [(e.subject, e.data["state"], e.data.get("reason")) for e in evs if e.type == "agent.state_changed"]
     assert agent == [
         ("PJSIP/201", "available", None), ("PJSIP/202", "away", "paused"), ("PJSIP/201", "away", "lunch"),
