@@ -253,12 +253,19 @@ def _assignee(p: dict) -> str | None:
 
 
 def _changed(p: dict, attr: str) -> dict | None:
-    """changed_attributes is a list of {attr: {previous_value, current_value}} (or one such dict)."""
+    """changed_attributes: a list of {attr: {previous_value, current_value}} (what
+    BaseListener#extract_changed_attributes sends), or one dict of {attr: [previous, current]}
+    (Rails' saved_changes form, seen from some versions)."""
     ca = p.get("changed_attributes")
     items = ca if isinstance(ca, list) else [ca] if isinstance(ca, dict) else []
     for item in items:
-        if isinstance(item, dict) and isinstance(item.get(attr), dict):
-            return item[attr]
+        if not isinstance(item, dict):
+            continue
+        v = item.get(attr)
+        if isinstance(v, dict):
+            return v
+        if isinstance(v, list) and len(v) == 2:
+            return {"previous_value": v[0], "current_value": v[1]}
     return None
 
 
