@@ -54,6 +54,14 @@ class Settings(BaseSettings):
                            "(a restarted worker takes its partitions back at once). Empty: host name + "
                            "data directory. Must differ between workers.")
 
+    # --- Chatwoot connector (POST /api/v1/connectors/chatwoot; docs/connectors.md) ---------------
+    chatwoot_secret: str = Field("", description="Webhook secret of the Chatwoot webhook: when set, the "
+                                 "X-Chatwoot-Signature HMAC (with X-Chatwoot-Timestamp) must match, else 401.")
+    chatwoot_inboxes: dict[str, str] = Field(default_factory=dict, description="JSON object inbox id -> queue "
+                                             "name, e.g. {\"3\": \"Website chat\"}; unmapped inboxes are "
+                                             "queue inbox-<id> (or the inbox name when the payload has one).")
+    chatwoot_max_skew_s: int = Field(300, ge=1, description="Oldest accepted X-Chatwoot-Timestamp, seconds.")
+
 
     @field_validator("clickhouse")
     @classmethod
@@ -108,7 +116,7 @@ class Settings(BaseSettings):
         out: dict[str, str] = {}
         for name in type(self).model_fields:
             value = getattr(self, name)
-            if name == "admin_token" and value:
+            if name in ("admin_token", "chatwoot_secret") and value:
                 value = "****"
             out[f"TABLERO_{name.upper()}"] = "" if value is None else str(value)
         out["(effective kafka)"] = self.kafka_bootstrap
