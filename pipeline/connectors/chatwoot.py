@@ -57,15 +57,15 @@ def map_webhook(payload: Any, *, source: str = SOURCE, inbox_names: dict[str, st
     if event not in MAPPED_EVENTS:
         return None
     m = _Mapper(source, inbox_names or {})
-    if event == "conversation_created":
-        return m.created(payload)
-    if event == "message_created":
-        return m.message(payload)
-    if event == "message_updated":
-        return m.csat(payload)
-    if event == "conversation_status_changed":
-        return m.status(payload)
-    return m.updated(payload)
+    handler = {"conversation_created": m.created, "message_created": m.message, "message_updated": m.csat,
+               "conversation_status_changed": m.status, "conversation_updated": m.updated}[event]
+    try:
+        return handler(payload)
+    except PayloadError:
+        raise
+    except (TypeError, ValueError, AttributeError, KeyError, IndexError, OverflowError) as exc:
+        # a field of an unexpected JSON type somewhere: still a clear 400, never a 500
+        raise PayloadError(f"{event}: a field has an unexpected type ({type(exc).__name__}: {exc})") from None
 
 
 class _Mapper:

@@ -48,6 +48,10 @@ def verify_signature(secret: str, body: bytes, timestamp: str | None, signature:
 @router.post(
     "/chatwoot",
     summary="Receive a Chatwoot webhook (conversation and message events)",
+    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {
+        "type": "object", "required": ["event"],
+        "properties": {"event": {"type": "string", "description": "conversation_created, message_created, ..."}},
+        "description": "A Chatwoot webhook body as Chatwoot sends it; see docs/connectors.md."}}}}},
     responses={
         200: {"description": "Mapped events acknowledged by Kafka (`accepted`), or an event Tablero does "
                              "not use (`ignored`)."},

@@ -9,11 +9,12 @@ from pathlib import Path
 
 import orjson
 import pytest
+from hypothesis import given, settings, strategies as st
 
-from pipeline.connectors.chatwoot import PayloadError, map_webhook
+from pipeline.connectors.chatwoot import MAPPED_EVENTS, PayloadError, map_webhook
 from pipeline.live.contact_state import replay
 from pipeline.schemas.event import Event
-from pipeline.schemas.validation import validate_obj
+from pipeline.schemas.validation import Rejection, validate_obj
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "chatwoot"
 CONV = orjson.loads((DATA / "conversation_created.json").read_bytes())
@@ -178,3 +179,26 @@ def test_status_changes_that_say_nothing(status):
 def test_malformed_payloads_say_why(payload, says):
     with pytest.raises(PayloadError, match=says):
         map_webhook(payload)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    max_leaves=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(event=st.sampled_from(sorted(MAPPED_EVENTS)), base=st.sampled_from([CONV, MSG]),
+       key=st.sampled_from(["id", "created_at", "updated_at", "inbox_id", "labels", "priority", "meta", "status",
+                            "conversation", "message_type", "sender", "changed_attributes", "snoozed_until",
+                            "content_attributes", "content_type", "private", "messages", "inbox"]),
+       value=json_values)
+def test_any_shape_maps_or_says_why(event, base, key, value):
+    p = copy.deepcopy(base)
+    p["event"], p[key] = event, value
+    try:
+        out = map_webhook(p)
+    except PayloadError:
+        return
+    for raw in out or []:
+        assert isinstance(validate_obj(raw), (Event, Rejection))
