@@ -36,7 +36,7 @@ def asterisk(
                                 "like tail -F; stop with Ctrl-C."),
     agents: Path = typer.Option(None, "--agents", exists=True, dir_okay=False,
                                 help="TOML file mapping member names to people: \"PJSIP/201\" = \"Ana Ruiz\" "
-                                     "(optionally under an "agents" table)."),
+                                     "(optionally under an agents table)."),
     source: str = typer.Option("asterisk", "--source", help="Name of this PBX in event ids and contact ids "
                                "(give each PBX its own when several feed one Tablero)."),
     from_start: bool = typer.Option(False, "--from-start", help="Ignore the checkpoint and read the file from "
