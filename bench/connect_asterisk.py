@@ -19,6 +19,7 @@ import orjson
 
 from pipeline.connectors.asterisk import LineError, QueueLogMapper
 from pipeline.connectors.asterisk_file import QueueLogConnector, checkpoint_path
+from pipeline.kafka.batch_producer import BatchProducer
 from pipeline.kafka.publisher import make_producer
 from pipeline.schemas.validation import validate
 from tests.queue_log_sample import generate
@@ -62,17 +63,20 @@ def main() -> None:
         broker.start()
         bootstrap = broker.bootstrap
     try:
-        ns = "bench" + uuid.uuid4().hex[:6]
-        producer = make_producer(bootstrap)
-        # warm the topics (auto-created) so metadata waits are not measured
-        producer.send(f"{ns}.events", b"warm").get(30)
-        producer.send(f"{ns}.dlq", b"warm").get(30)
-        c = QueueLogConnector(path, producer, events_topic=f"{ns}.events", dlq_topic=f"{ns}.dlq",
-                              checkpoint=checkpoint_path(work / "data", path, "asterisk"))
-        rep = c.run()
-        producer.close()
-        print(f"connector end to end:  {rep.lines_per_s:>10,.0f} lines/s ({rep.lines:,} lines, {rep.events:,} events, "
-              f"{rep.dead_letters} dead letters, {rep.seconds:.1f} s, into Kafka with acks=all)")
+        for label, make in (("batch producer (aiokafka send_batch)", lambda: BatchProducer(bootstrap).start()),
+                            ("kafka-python per-record send", lambda: make_producer(bootstrap))):
+            ns = "bench" + uuid.uuid4().hex[:6]
+            producer = make()
+            # warm the topics (auto-created) so metadata waits are not measured
+            producer.send(f"{ns}.events", value=b"warm")
+            producer.send(f"{ns}.dlq", value=b"warm")
+            producer.flush()
+            c = QueueLogConnector(path, producer, events_topic=f"{ns}.events", dlq_topic=f"{ns}.dlq",
+                                  checkpoint=checkpoint_path(work / ns, path, "asterisk"))
+            rep = c.run()
+            producer.close()
+            print(f"connector end to end, {label}: {rep.lines_per_s:,.0f} lines/s ({rep.lines:,} lines, "
+                  f"{rep.events:,} events, {rep.dead_letters} dead letters, {rep.seconds:.1f} s, acks=all)")
     finally:
         if broker is not None:
             broker.stop()

@@ -52,7 +52,7 @@ def asterisk(
     """
     from pipeline.connectors.asterisk_file import QueueLogConnector, checkpoint_path
     from pipeline.kafka.admin import DLQ_TOPIC, EVENTS_TOPIC
-    from pipeline.kafka.publisher import make_producer
+    from pipeline.kafka.batch_producer import BatchProducer
 
     s = get_settings()
     if not source or "|" in source or len(source) > 40:
@@ -64,7 +64,7 @@ def asterisk(
     names = _agent_names(agents)
     cp = checkpoint_path(s.data_dir, path, source)
     try:
-        producer = make_producer(s.kafka_bootstrap)
+        producer = BatchProducer(s.kafka_bootstrap).start()
     except Exception as exc:  # noqa: BLE001 - kafka-python raises several kinds
         err.print(f"[red]error:[/red] Kafka at {s.kafka_bootstrap} (TABLERO_KAFKA) is not reachable: {exc}")
         raise typer.Exit(1)

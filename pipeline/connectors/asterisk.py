@@ -45,7 +45,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timezone
+import time
 
 SOURCE = "asterisk"
 MIN_EPOCH = 0
@@ -95,8 +95,9 @@ def parse_line(text: str) -> QueueLogLine:
     return QueueLogLine(t, callid, queue, agent, verb, tuple(parts[5:]))
 
 
-def rfc3339(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+def rfc3339(epoch: int) -> str:
+    """Whole seconds (queue_log has no finer time) as RFC 3339 UTC."""
+    return "%04d-%02d-%02dT%02d:%02d:%02dZ" % time.gmtime(epoch)[:6]
 
 
 @dataclass(slots=True)

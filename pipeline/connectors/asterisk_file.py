@@ -1,5 +1,6 @@
 """`tablero connect asterisk`: a queue_log file -> `tablero.events`, with a checkpoint. Thin adapter:
-the mapping is pipeline/connectors/asterisk.py, the reading pipeline/connectors/file_tail.py.
+the mapping is pipeline/connectors/asterisk.py, the reading pipeline/connectors/file_tail.py, the
+producing pipeline/kafka/batch_producer.py (or any producer with send/flush).
 
 Per batch of lines: map each line, validate each event (the same validation as every publisher),
 send valid events to `tablero.events` (key = subject) and unreadable lines / invalid events to the
@@ -24,7 +25,7 @@ import orjson
 from pipeline.connectors.asterisk import SOURCE, LineError, QueueLogMapper
 from pipeline.connectors.file_tail import FileTail, Position
 from pipeline.schemas.dead_letters import MALFORMED_SOURCE, DeadLetter
-from pipeline.schemas.validation import Rejection, validate
+from pipeline.schemas.validation import TOO_LARGE, Rejection, validate_obj
 
 CHECKPOINT_VERSION = 1
 
@@ -126,12 +127,17 @@ class QueueLogConnector:
             rep.lines += 1
             try:
                 events = self.mapper.map_line(raw.decode("utf-8", errors="replace"))
-            except LineError as exc:
-                self._dead(raw, None, MALFORMED_SOURCE, f"{name} line {lineno}: {exc}", name, lineno)
+            except LineError as exc:  # the line itself is the dead letter (cut at the event size limit)
+                self._dead(raw[: self.max_event_bytes], None, MALFORMED_SOURCE, f"{name} line {lineno}: {exc}",
+                           name, lineno)
                 continue
             for ev in events:
                 value = orjson.dumps(ev)
-                outcome = validate(value, max_bytes=self.max_event_bytes)
+                if len(value) > self.max_event_bytes:
+                    outcome = Rejection(f"event is {len(value)} bytes; the limit is {self.max_event_bytes}",
+                                        None, TOO_LARGE)
+                else:
+                    outcome = validate_obj(ev)  # the dict itself: no JSON round trip
                 if type(outcome) is Rejection:
                     self._dead(value, ev["subject"].encode(), outcome.code,
                                f"{name} line {lineno}: {outcome.reason}", name, lineno, outcome.field)

@@ -8,7 +8,7 @@ import orjson
 from kafka import KafkaConsumer, TopicPartition
 
 from pipeline.connectors.asterisk_file import QueueLogConnector, checkpoint_path
-from pipeline.kafka.publisher import make_producer
+from pipeline.kafka.batch_producer import BatchProducer
 from pipeline.schemas.dead_letters import DeadLetter
 
 LINES = [
@@ -42,7 +42,7 @@ def _read_all(bootstrap: str, topic: str) -> list:
 
 
 def _run(path, bootstrap, topics, cp, **kw):
-    producer = make_producer(bootstrap)
+    producer = BatchProducer(bootstrap)
     try:
         c = QueueLogConnector(path, producer, events_topic=topics[0], dlq_topic=topics[1], checkpoint=cp, **kw)
         return c, c.run()
