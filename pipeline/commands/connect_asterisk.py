@@ -52,7 +52,7 @@ def asterisk(
     """
     from pipeline.connectors.asterisk_file import QueueLogConnector, checkpoint_path
     from pipeline.kafka.admin import DLQ_TOPIC, EVENTS_TOPIC
-    from pipeline.kafka.batch_producer import BatchProducer
+    from pipeline.kafka.batch_producer import BatchProducer, StoppedWaitingForKafka
 
     s = get_settings()
     if not source or "|" in source or len(source) > 40:
@@ -83,9 +83,16 @@ def asterisk(
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     err.print(f"reading {path} (checkpoint {cp})" + (", following" if follow else ""))
+    producer.should_stop = lambda: stop["now"]
     try:
         rep = connector.run(follow=follow, should_stop=lambda: stop["now"])
+    except StoppedWaitingForKafka as exc:
+        err.print(f"[yellow]stopped:[/yellow] {exc}; the checkpoint stays before those lines, the next start "
+                  "sends them again")
+        raise typer.Exit(1)
     finally:
+        if stop["now"]:
+            producer.discard()  # told to stop: do not wait on Kafka again for what was not acknowledged
         producer.close()
     m = connector.mapper
     for reason in rep.dead_letter_samples:

@@ -25,6 +25,10 @@ from aiokafka.partitioner import DefaultPartitioner
 log = logging.getLogger(__name__)
 
 
+class StoppedWaitingForKafka(RuntimeError):
+    """flush() gave up (should_stop) before Kafka acknowledged; nothing of the buffer counts as sent."""
+
+
 class BatchProducer:
     def __init__(self, bootstrap: str, *, request_timeout_s: float = 30.0, retry_every_s: float = 5.0):
         self.bootstrap = bootstrap
@@ -33,6 +37,7 @@ class BatchProducer:
         self._loop = asyncio.new_event_loop()
         self._producer: AIOKafkaProducer | None = None
         self._started = False
+        self.should_stop = lambda: False  # a flush waiting for Kafka gives up when this says so
         self._buffer: list[tuple[str, bytes | None, bytes, list]] = []
         self._partitions: dict[str, list[int]] = {}
         self._partition_of: dict[tuple[str, bytes], int] = {}
@@ -53,7 +58,12 @@ class BatchProducer:
                 bootstrap_servers=self.bootstrap, acks="all", enable_idempotence=True, linger_ms=5,
                 max_batch_size=1 << 20, max_request_size=4 * 1024 * 1024,
                 request_timeout_ms=int(self.request_timeout_s * 1000))
-        await self._producer.start()
+        try:
+            await self._producer.start()
+        except BaseException:
+            await self._producer.stop()
+            self._producer = None
+            raise
 
     def send(self, topic: str, key: bytes | None = None, value: bytes = b"", headers=None) -> None:
         self._buffer.append((topic, key, value, list(headers or [])))
@@ -74,6 +84,9 @@ class BatchProducer:
                     log.warning("Kafka at %s did not acknowledge %d records (%r); retrying every %.0f s",
                                 self.bootstrap, len(self._buffer), exc, self.retry_every_s)
                     last_warning = now
+                if self.should_stop():
+                    raise StoppedWaitingForKafka(f"stopped while Kafka at {self.bootstrap} did not acknowledge "
+                                                 f"{len(self._buffer)} records") from exc
                 time.sleep(self.retry_every_s)
 
     async def _partition(self, topic: str, key: bytes | None) -> int:
@@ -108,10 +121,16 @@ class BatchProducer:
             futures.append(await pr.send_batch(batch, topic, partition=p))
         await asyncio.gather(*futures)
 
+    def discard(self) -> None:
+        """Forget unsent records (after StoppedWaitingForKafka: the caller re-reads them later)."""
+        self._buffer = []
+
     def close(self) -> None:
         try:
             if self._started:
-                self.flush()
-                self._run(self._producer.stop())
+                try:
+                    self.flush()
+                finally:
+                    self._run(self._producer.stop())
         finally:
             self._loop.close()
