@@ -14,7 +14,9 @@ Mapping (one conversation = one contact ``chatwoot-<display id>``; `source` may 
 * conversation_created -> contact.created: channel email for `Channel::Email` inboxes, else chat;
   queue = `inbox_names[inbox id]`, else the inbox name when the payload has one, else ``inbox-<id>``;
   customer = ``chatwoot-contact-<meta.sender.id>``; tags = labels; priority low/medium/high/urgent -> 1..4.
-* message_created, not private, message_type incoming -> contact.customer_replied;
+* message_created, not private, message_type incoming -> contact.customer_replied (except the
+  message that opened the conversation, less than OPENING_S after its creation: contact.created
+  already stands for it);
   outgoing sent by a user (an agent, not a bot or automation) -> contact.agent_replied, preceded on a
   chat by contact.answered when it is the conversation's first reply (its time equals
   `first_reply_created_at`, or that field is still empty). Activity and template messages,
@@ -40,6 +42,7 @@ from typing import Any
 SOURCE = "chatwoot"
 MAPPED_EVENTS = frozenset({"conversation_created", "message_created", "message_updated",
                            "conversation_status_changed", "conversation_updated"})
+OPENING_S = 2.0  # an incoming message this close to the conversation's creation is the one that opened it
 _PRIORITY = {None: 0, "low": 1, "medium": 2, "high": 3, "urgent": 4}
 
 
@@ -122,6 +125,9 @@ class _Mapper:
             raise PayloadError("id: missing message id")
         t = _time(p.get("created_at"), "created_at")
         if mtype == "incoming":
+            opened = conv.get("created_at")
+            if isinstance(opened, (int, float)) and not isinstance(opened, bool) and 0 <= t - opened < OPENING_S:
+                return []  # the message that opened the conversation: contact.created already counts it
             return [self.event(cid, "customer_replied", t, {}, f":{msg_id}")]
         sender = p.get("sender") if isinstance(p.get("sender"), dict) else None
         if sender is None or sender.get("type") != "user":

@@ -202,3 +202,10 @@ def test_any_shape_maps_or_says_why(event, base, key, value):
         return
     for raw in out or []:
         assert isinstance(validate_obj(raw), (Event, Rejection))
+
+
+def test_the_opening_message_is_the_creation_not_a_second_customer_message():
+    opening = message(799, "2025-05-15T19:10:40.800Z")  # 0.8 s after the conversation was created
+    assert map_webhook(opening) == []
+    s = replay("chatwoot-207", _events([CONV, opening, *SEQUENCE[1:3]]))
+    assert s.customer_messages == 2  # the creation (= the opening message) and message 700
