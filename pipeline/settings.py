@@ -87,6 +87,13 @@ class Settings(BaseSettings):
             if path is not None and not path.is_file():
                 raise ValueError(f"TABLERO_{name.upper()}: no such file {str(path)!r}")
         return self
+    # --- Chatwoot connector (POST /api/v1/connectors/chatwoot; docs/connectors.md) ---------------
+    chatwoot_secret: str = Field("", description="Webhook secret of the Chatwoot webhook: when set, the "
+                                 "X-Chatwoot-Signature HMAC (with X-Chatwoot-Timestamp) must match, else 401.")
+    chatwoot_inboxes: dict[str, str] = Field(default_factory=dict, description="JSON object inbox id -> queue "
+                                             "name, e.g. {\"3\": \"Website chat\"}; unmapped inboxes are "
+                                             "queue inbox-<id> (or the inbox name when the payload has one).")
+    chatwoot_max_skew_s: int = Field(300, ge=1, description="Oldest accepted X-Chatwoot-Timestamp, seconds.")
 
 
     @field_validator("clickhouse")
@@ -142,7 +149,7 @@ class Settings(BaseSettings):
         out: dict[str, str] = {}
         for name in type(self).model_fields:
             value = getattr(self, name)
-            if name == "admin_token" and value:
+            if name in ("admin_token", "chatwoot_secret") and value:
                 value = "****"
             if isinstance(value, SecretStr):
                 value = "****" if value.get_secret_value() else ""

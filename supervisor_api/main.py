@@ -73,6 +73,10 @@ def create_app(settings: Settings | None = None, *, run_live_feed: bool = True, 
     for module in (events, live, reports, status, planning):
         app.include_router(module.router)
 
+    # connectors: one route module per source (Chatwoot webhooks)
+    from supervisor_api.routes import chatwoot
+    app.include_router(chatwoot.router)
+
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/", include_in_schema=False)
