@@ -26,8 +26,10 @@ Rules (binding; docs/connectors.md repeats them for users):
   contact (outbound mail, a reply to a thread from before the connector started) or to a closed
   contact yields nothing; a customer's answer to it starts a contact.
 - Close folder: the message's contact is closed (resolution "archived", no agent) at `now`
-  (IMAP does not record when a message was moved). A message first seen in a close folder is
-  counted as an inbox/sent message would be, then closed.
+  (IMAP does not record when a message was moved), unless the customer wrote after that message
+  (then the newer message still waits). A message first seen in a close folder is counted as an
+  inbox/sent message would be, then closed. The adapter feeds a poll's messages of every folder
+  in time order first (close-folder ones as inbox/sent), then the close folder's closes.
 - Times: IMAP INTERNALDATE when given (server delivery / append time), else the Date header;
   never earlier than the contact's creation, and a reopen never before the close.
 - Ids: contact id "email-<sha1 of the first message's Message-ID>"; event ids derive from the
@@ -202,12 +204,13 @@ class ThreadConfig:
 class _Contact:
     customer: str
     created: float
-    last: float
+    last: float                 # latest event time
     closed: float | None
     subject_key: str
+    last_customer: float = 0.0  # time of the latest customer message
 
     def to_list(self) -> list:
-        return [self.customer, self.created, self.last, self.closed, self.subject_key]
+        return [self.customer, self.created, self.last, self.closed, self.subject_key, self.last_customer]
 
 
 class EmailThreader:
@@ -240,7 +243,7 @@ class EmailThreader:
                 events = self._message(msg, "sent" if self.config.is_agent(msg.sender) else "inbox", now)
                 known = self.messages.get(msg.message_id)
             if known and known[0]:
-                events += self._close(known[0], msg, now)
+                events += self._close(known[0], msg, known[1], now)
             return events
         if known is not None:
             self._count("duplicate")
@@ -279,7 +282,7 @@ class EmailThreader:
         if cid is None:
             cid = "email-" + _h(msg.message_id, 24)
             key = f"{normalise_subject(msg.subject)}\x1f{msg.sender}"
-            self.contacts[cid] = _Contact(msg.sender, _ts(t), _ts(t), None, key)
+            self.contacts[cid] = _Contact(msg.sender, _ts(t), _ts(t), None, key, _ts(t))
             self.subjects[key] = cid
             self.messages[msg.message_id] = [cid, _ts(t)]
             self._count("created")
@@ -300,6 +303,7 @@ class EmailThreader:
         out.append(self._event(cid, "customer_replied", f"{cid}-customer-{_h(msg.message_id)}", _dt(at), {}))
         self._count("customer_replied")
         c.last = max(c.last, at)
+        c.last_customer = max(c.last_customer, _ts(t))
         return out
 
     def _agent_message(self, msg: MailMessage, cid: str | None, t: datetime) -> list[dict]:
@@ -319,9 +323,12 @@ class EmailThreader:
         return [self._event(cid, "agent_replied", f"{cid}-agent-{_h(msg.message_id)}", _dt(at),
                             {"agent": agent[:128]})]
 
-    def _close(self, cid: str, msg: MailMessage, now: datetime) -> list[dict]:
+    def _close(self, cid: str, msg: MailMessage, msg_ts: float, now: datetime) -> list[dict]:
         c = self.contacts.get(cid)
         if c is None or c.closed is not None:
+            return []
+        if msg_ts < c.last_customer:  # the customer wrote after this message: the contact stays open
+            self._count("close_skipped_newer_customer_message")
             return []
         at = max(_ts(now), c.last)
         c.closed = at

@@ -9,7 +9,8 @@ Mapping (binding; docs/connectors.md repeats it):
 - contact id "helpscout-<conversation id>"; source "helpscout".
 - convo.created -> contact.created: channel chat for Beacon chats (conversation type "chat"),
   else email; queue = the mailbox name when the body carries one, else "mailbox-<mailboxId>";
-  customer = the primary customer's email, else "helpscout-customer-<id>"; tags.
+  customer = the customer's email (primary customer, else the creating customer), else
+  "helpscout-customer-<primary customer id>"; tags.
 - convo.assigned -> contact.assigned (agent = assignee email, else "helpscout-user-<id>").
 - convo.customer.reply.created -> contact.customer_replied; convo.agent.reply.created ->
   contact.agent_replied (agent = the newest reply thread's author). Time and id come from the
@@ -85,15 +86,29 @@ def _id(event: str, body: dict, key: str = "id") -> str:
     return str(value)
 
 
-def _person(p) -> str | None:
+def _person(p, kind: str | None = None) -> str | None:
     if not isinstance(p, dict):
         return None
     email = p.get("email")
     if isinstance(email, str) and email:
         return email[:128]
     if p.get("id") is not None:
-        kind = "customer" if p.get("type") == "customer" else "user"
+        kind = kind or ("customer" if p.get("type") == "customer" else "user")
         return f"helpscout-{kind}-{p['id']}"
+    return None
+
+
+def _customer(body: dict) -> str | None:
+    """The customer's email when any part of the body has it, else the primary customer's id."""
+    created_by = body.get("createdBy") if isinstance(body.get("createdBy"), dict) else {}
+    candidates = [body.get("primaryCustomer"), body.get("customer"),
+                  created_by if created_by.get("type") == "customer" else None]
+    for c in candidates:
+        if isinstance(c, dict) and isinstance(c.get("email"), str) and c["email"]:
+            return c["email"][:128]
+    for c in candidates:
+        if isinstance(c, dict) and c.get("id") is not None:
+            return _person(c, "customer")
     return None
 
 
@@ -163,9 +178,7 @@ def map_webhook(event: str, body, received_at: datetime) -> Mapped:
             raise HelpScoutPayloadError(event, "mailboxId")
         t = _time(body.get("createdAt"), received_at)
         channel = "chat" if str(body.get("type", "")).lower() == "chat" else "email"
-        customer = _person(body.get("primaryCustomer")) or _person(body.get("customer"))
-        if customer is None and isinstance(body.get("createdBy"), dict) and body["createdBy"].get("type") == "customer":
-            customer = _person(body["createdBy"])
+        customer = _customer(body)
         data = {"channel": channel, "queue": queue, "tags": _tags(body)}
         if customer:
             data["customer"] = customer
