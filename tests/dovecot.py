@@ -22,6 +22,7 @@ from tests.conftest import free_port
 
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 DOVEADM = shutil.which("doveadm") or "/usr/bin/doveadm"
+SPARE_USERS = 30
 
 CONFIG = """\
 base_dir = {root}/run
@@ -108,11 +109,13 @@ class Dovecot:
     def _write(self) -> None:
         for sub in ("run", "state", "mail", "home"):
             (self.root / sub).mkdir(exist_ok=True)
-        (self.root / "passwd").write_text(f"{self.user}:{{PLAIN}}{self.password}\n")
+        self._spare = [f"box{i}@example.test" for i in range(SPARE_USERS)]
+        (self.root / "passwd").write_text("".join(f"{u}:{{PLAIN}}{self.password}\n"
+                                                  for u in [self.user, *self._spare]))
         ssl_files = ""
         if self.tls:
             subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-                            "-subj", "/CN=127.0.0.1", "-keyout", str(self.root / "key.pem"),
+                            "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(self.root / "key.pem"),
                             "-out", str(self.root / "cert.pem")], check=True, capture_output=True)
             ssl_files = f"ssl_cert = <{self.root}/cert.pem\nssl_key = <{self.root}/key.pem"
         import grp
@@ -124,6 +127,13 @@ class Dovecot:
         if os.geteuid() == 0:
             for path in [self.root, *self.root.rglob("*")]:
                 os.chown(path, self.run_as.pw_uid, self.run_as.pw_gid)
+
+    def add_user(self) -> str:
+        """A mailbox nobody used yet (from a pool written before the start: dovecot does not
+        reliably see users appended to its passwd-file later)."""
+        if not self._spare:
+            raise RuntimeError("no spare test mailbox left: raise SPARE_USERS")
+        return self._spare.pop(0)
 
     @property
     def cert(self) -> Path:
@@ -178,16 +188,24 @@ class Dovecot:
             raise RuntimeError(f"doveadm {' '.join(args)}: {out.stderr.strip()}")
         return out.stdout
 
-    def set_uidvalidity(self, folder: str, value: int) -> None:
+    def set_uidvalidity(self, folder: str, value: int, user: str | None = None) -> None:
         """Change a folder's UIDVALIDITY (what a restored or rebuilt mailbox does to its clients)."""
-        self.doveadm("mailbox", "update", "-u", self.user, "--uid-validity", str(value), folder)
+        self.doveadm("mailbox", "update", "-u", user or self.user, "--uid-validity", str(value), folder)
 
     def log_tail(self, n: int = 30) -> str:
         log = self.root / "dovecot.log"
         return "\n".join(log.read_text(errors="replace").splitlines()[-n:]) if log.exists() else ""
 
-    def client(self):
+    def client(self, user: str | None = None):
         from imapclient import IMAPClient
         c = IMAPClient("127.0.0.1", port=self.port, ssl=False, timeout=30)
-        c.login(self.user, self.password)
+        c.login(user or self.user, self.password)
         return c
+
+    def deliver(self, folder: str, raw: bytes, when=None, user: str | None = None) -> None:
+        """APPEND a message (what delivery or a mail client saving to Sent does)."""
+        c = self.client(user)
+        try:
+            c.append(folder, raw, msg_time=when)
+        finally:
+            c.logout()
