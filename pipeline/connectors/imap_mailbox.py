@@ -23,7 +23,7 @@ current end.
 
 Errors: a rejected login raises ImapAuthError naming the setting (the command prints one line
 and exits); a server that goes away or drops the connection is retried with backoff (1 s doubling
-to 60 s) and one log line per attempt; a publish failure keeps the outbox and is retried the same way.
+to `retry_max_s`, 60 s) and one log line per attempt; a publish failure keeps the outbox and is retried the same way.
 """
 from __future__ import annotations
 
@@ -77,6 +77,7 @@ class ImapConfig:
     ca_file: Path | None = None
     timeout_s: float = 60.0
     use_idle: bool = True
+    retry_max_s: float = 60.0
 
 
 @dataclass
@@ -129,6 +130,7 @@ class ImapConnector:
         self.threader = EmailThreader(config.threads, self.checkpoint.threads)
         self.roles: dict[str, str] = {}     # folder -> inbox | sent | close
         self.messages_read = 0
+        self.last_read = 0                  # messages read by the last cycle
         self.events_published = 0
         self.cycles = 0
 
@@ -223,6 +225,7 @@ class ImapConnector:
             for uid, msg in self._fetch(client, uids):
                 batch.append((role, uid, msg))
             advanced[folder] = max(uids)
+        self.last_read = len(batch)
         if not advanced:
             return 0
         far_future = datetime.max.replace(tzinfo=timezone.utc)
@@ -308,7 +311,7 @@ class ImapConnector:
                     _quiet_logout(client)
             if not stop.is_set():
                 stop.wait(backoff)
-                backoff = min(backoff * 2, 60.0)
+                backoff = min(backoff * 2, c.retry_max_s)
 
 
 def _quiet_logout(client: IMAPClient) -> None:

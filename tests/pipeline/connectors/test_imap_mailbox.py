@@ -147,7 +147,7 @@ def test_idle_wakes_up_on_new_mail_and_tls_port(dovecot, mailbox):
 
 def test_server_away_is_retried_then_caught_up(dovecot, mailbox, caplog):
     user, sink, make = mailbox
-    conn = make(poll_s=0.5)
+    conn = make(poll_s=0.5, retry_max_s=2)
     stop = threading.Event()
     worker = threading.Thread(target=conn.run, args=(stop,), daemon=True)
     try:
