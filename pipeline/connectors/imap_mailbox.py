@@ -199,7 +199,7 @@ class ImapConnector:
         if uidnext and uidnext <= cp["last_uid"] + 1:
             return []
         uids = [u for u in client.search(["UID", f"{cp['last_uid'] + 1}:*"]) if u > cp["last_uid"]]
-        return sorted(uids)[:MAX_PER_CYCLE]
+        return sorted(uids)
 
     def _fetch(self, client: IMAPClient, uids: list[int]) -> list[tuple[int, object]]:
         out = []
@@ -213,22 +213,38 @@ class ImapConnector:
                 out.append((uid, parse_headers(header, when)))
         return out
 
-    def sync_once(self, client: IMAPClient) -> int:
-        """Read every folder's new messages, publish their events. Returns events published."""
+    def sync_once(self, client: IMAPClient, max_per_folder: int | None = None) -> int:
+        """Read every folder's new messages, publish their events. Returns events published.
+
+        A folder with more than `max_per_folder` new messages is read in parts; then only the
+        messages up to the newest one read from that folder are processed in this cycle (the
+        others wait for the next), so a reply in one folder is never threaded before the
+        message it answers in another folder has been read."""
+        cap = max_per_folder or MAX_PER_CYCLE
         now = self.clock()
-        batch: list[tuple[str, int, object]] = []
-        advanced: dict[str, int] = {}
+        far_future = datetime.max.replace(tzinfo=timezone.utc)
+        fetched: dict[str, list[tuple[int, object]]] = {}
+        horizon = far_future
         for folder, role in self.roles.items():
             uids = self._new_uids(client, folder, role)
             if not uids:
                 continue
-            for uid, msg in self._fetch(client, uids):
-                batch.append((role, uid, msg))
-            advanced[folder] = max(uids)
+            more = len(uids) > cap
+            fetched[folder] = self._fetch(client, uids[:cap])
+            if more:
+                horizon = min(horizon, max((m.time or far_future) for _, m in fetched[folder]))
+        batch: list[tuple[str, int, object]] = []
+        advanced: dict[str, int] = {}
+        for folder, items in fetched.items():
+            items.sort(key=lambda r: r[0])
+            for uid, msg in items:  # the UID prefix up to the horizon
+                if (msg.time or far_future) > horizon:
+                    break
+                batch.append((self.roles[folder], uid, msg))
+                advanced[folder] = uid
         self.last_read = len(batch)
         if not advanced:
             return 0
-        far_future = datetime.max.replace(tzinfo=timezone.utc)
         batch.sort(key=lambda r: (r[2].time or far_future, r[1]))
         events: list[dict] = []
         for role, _, msg in batch:  # messages first, in time order (close-folder ones by sender)

@@ -193,3 +193,14 @@ def test_prune_forgets_old_closed_contacts_only():
     th.process("inbox", msg(0, "open@x.test", "eve@customer.test"), T0)
     assert th.prune(T0 + timedelta(days=11)) == 1
     assert len(th.contacts) == 1 and "open@x.test" in th.messages and "old@x.test" not in th.messages
+
+
+def test_archiving_an_older_message_does_not_close_when_the_customer_wrote_later():
+    th = EmailThreader(CONFIG)
+    out = th.process("inbox", msg(0, "c1@x.test", "bob@customer.test"), T0)
+    out += th.process("inbox", msg(30, "c2@x.test", "bob@customer.test", "Re: x", in_reply_to="c1@x.test"), T0)
+    assert th.process("close", msg(0, "c1@x.test", "bob@customer.test"), T0 + timedelta(hours=1)) == []
+    closing = th.process("close", msg(30, "c2@x.test", "bob@customer.test", "Re: x", in_reply_to="c1@x.test"),
+                         T0 + timedelta(hours=1))
+    assert [e["type"] for e in closing] == ["contact.closed"]
+    fold(out + closing)

@@ -172,3 +172,27 @@ def test_wrong_password_names_the_setting(mailbox):
     with pytest.raises(ImapAuthError) as err:
         conn.run(threading.Event())
     assert "TABLERO_IMAP_PASSWORD" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_backlog_read_in_parts_threads_replies_across_folders(dovecot, mailbox):
+    user, sink, make = mailbox
+    for i in range(4):  # customers' messages and agents' replies interleaved in time, two folders
+        t = T0 + timedelta(minutes=10 * i)
+        dovecot.deliver("INBOX", mail(f"c{i}@x.test", f"cust{i}@customer.test"), t, user)
+        dovecot.deliver("Sent", mail(f"a{i}@acme.test", "ana@acme.test", "Re: Broken login", f"cust{i}@customer.test",
+                                     in_reply_to=f"c{i}@x.test"), t + timedelta(minutes=5), user)
+    conn = make()
+    client = conn.connect()
+    try:
+        conn.resolve_folders(client)
+        cycles = 0
+        while True:
+            conn.sync_once(client, max_per_folder=1)
+            cycles += 1
+            if not conn.last_read:
+                break
+    finally:
+        client.logout()
+    assert cycles > 4
+    assert conn.threader.counts == {"created": 4, "agent_replied": 4}
+    assert sorted(e["type"] for e in sink) == ["contact.agent_replied"] * 4 + ["contact.created"] * 4
