@@ -167,7 +167,26 @@ class Dovecot:
                 os.kill(int(pid_file.read_text().strip()), signal.SIGKILL)
             except (OSError, ValueError):
                 pass
+        # the master leaves logged-in sessions running for a while; a server that goes away
+        # takes them with it: end this instance's own processes (their titles name the instance)
+        for pid in self._instance_pids():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
         self._wait_port_closed()
+
+    def _instance_pids(self) -> list[int]:
+        mark = f"dovecot-tablero-test-{self.port}/".encode()
+        pids = []
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    if (entry / "cmdline").read_bytes().startswith(mark):
+                        pids.append(int(entry.name))
+                except OSError:
+                    continue
+        return pids
 
     def _wait_port_closed(self, timeout: float = 15) -> None:
         deadline = time.monotonic() + timeout
