@@ -1,7 +1,7 @@
 """`tablero connect imap`: count a mailbox's mail as email contacts (pipeline/connectors/imap_mailbox.py).
 
-Registers `imap` onto the `connect` command group, creating the group when no other module
-(pipeline/commands/connect.py) made it first."""
+`register_connect(group)` adds `imap` to the `connect` group that pipeline/commands/connect.py
+assembles; without that module, `register(app)` makes the group itself."""
 from __future__ import annotations
 
 import logging
@@ -121,10 +121,19 @@ def imap(once: bool = typer.Option(False, "--once", help="Read what is new once,
           f"counts: {connector.threader.counts}", file=sys.stderr)
 
 
+def register_connect(group: typer.Typer) -> None:
+    """Called by pipeline/commands/connect.py, which assembles the `connect` group."""
+    group.command("imap")(imap)
+
+
 def register(app: typer.Typer) -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("pipeline.commands.connect") is not None:
+        return  # connect.py builds the group and calls register_connect
     group = next((g.typer_instance for g in app.registered_groups if g.name == "connect"), None)
     if group is None:
         group = typer.Typer(help="Connectors to real sources (mailboxes, PBXs, help desks).\n\n"
                             "Example: tablero connect imap", no_args_is_help=True)
         app.add_typer(group, name="connect")
-    group.command("imap")(imap)
+    register_connect(group)
