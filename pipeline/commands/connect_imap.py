@@ -57,7 +57,7 @@ def build_config(s: Settings):
 
 def kafka_publisher(s: Settings):
     """Events -> tablero.events (key = subject); returns once the broker acknowledged all of them."""
-    from pipeline.publisher import make_producer
+    from pipeline.kafka.publisher import make_producer
 
     topic = f"{s.kafka_namespace}.tablero.events" if s.kafka_namespace else "tablero.events"
     holder: dict = {}

@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel
 
 from pipeline.connectors.helpscout import HelpScoutPayloadError, map_webhook, signature_ok
-from pipeline.validation import Rejection, validate_obj
+from pipeline.schemas.validation import Rejection, validate_obj
 from supervisor_api.deps import settings_dep
 from supervisor_api.event_producer import KafkaUnavailable
 from supervisor_api.rate_limit import RateLimiter

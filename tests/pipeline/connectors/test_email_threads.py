@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import contact_state
+from pipeline.live import contact_state
 from pipeline.connectors.email_threads import (
     EmailThreader, MailMessage, ThreadConfig, automatic_reason, normalise_subject, parse_headers,
 )
-from pipeline.validation import Rejection, validate_obj
+from pipeline.schemas.validation import Rejection, validate_obj
 
 FIXTURES = Path(__file__).parent / "fixtures"
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)

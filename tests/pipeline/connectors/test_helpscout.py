@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import contact_state
+from pipeline.live import contact_state
 from pipeline.connectors.helpscout import (
     HelpScoutPayloadError, map_webhook, signature, signature_ok,
 )
-from pipeline.validation import Rejection, validate_obj
+from pipeline.schemas.validation import Rejection, validate_obj
 
 FIXTURES = Path(__file__).parent / "fixtures"
 NOW = datetime(2017, 4, 21, 15, 0, tzinfo=timezone.utc)
