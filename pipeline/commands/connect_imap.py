@@ -102,7 +102,7 @@ def imap(once: bool = typer.Option(False, "--once", help="Read what is new once,
         signal.signal(sig, lambda *_: stop.set())
     try:
         if once:
-            connector._flush_outbox()
+            connector.flush_outbox()
             client = connector.connect()
             try:
                 connector.resolve_folders(client)

@@ -21,8 +21,8 @@ at its current end instead (re-reading an archive would close contacts that were
 The first start reads the inbox and sent folder from the beginning and a close folder from its
 current end.
 
-Errors: a rejected login raises ImapAuthError naming the setting (the command prints one line
-and exits); a server that goes away or drops the connection is retried with backoff (1 s doubling
+Errors: a rejected login raises ImapAuthError naming the setting, a folder that does not exist
+or an untrusted certificate ImapSettingError (the command prints one line and exits); a server that goes away or drops the connection is retried with backoff (1 s doubling
 to `retry_max_s`, 60 s) and one log line per attempt; a publish failure keeps the outbox and is retried the same way.
 """
 from __future__ import annotations
@@ -54,6 +54,10 @@ _HEADER_ITEM = "BODY.PEEK[HEADER.FIELDS (" + " ".join(f.upper() for f in HEADER_
 
 class ImapAuthError(RuntimeError):
     """The server rejected the login; the message names the settings to fix."""
+
+
+class ImapSettingError(ImapAuthError):
+    """A setting that cannot work (a folder that does not exist, a certificate not trusted)."""
 
 
 class PublishError(RuntimeError):
@@ -148,6 +152,11 @@ class ImapConnector:
             if c.security == "starttls":
                 client.starttls(self._ssl_context())
             client.login(c.user, c.password)
+        except ssl.SSLCertVerificationError as exc:
+            _quiet_logout(client)
+            raise ImapSettingError(
+                f"the certificate of {c.host}:{c.port} is not trusted ({exc.verify_message}): set "
+                "TABLERO_IMAP_CA_FILE to the CA that signed it") from None
         except LoginError as exc:
             _quiet_logout(client)
             reason = exc.args[0].decode(errors="replace") if exc.args and isinstance(exc.args[0], bytes) else exc
@@ -162,6 +171,11 @@ class ImapConnector:
 
     def resolve_folders(self, client: IMAPClient) -> None:
         c = self.config
+        for folder, setting in [(c.inbox, "TABLERO_IMAP_INBOX"), (c.sent_folder, "TABLERO_IMAP_SENT_FOLDER"),
+                                *((f, "TABLERO_IMAP_CLOSE_FOLDERS") for f in c.close_folders)]:
+            if folder and not client.folder_exists(folder):
+                names = ", ".join(str(name) for _, _, name in client.list_folders())
+                raise ImapSettingError(f"{setting}: folder {folder!r} does not exist on {c.host} (folders: {names})")
         roles = {c.inbox: "inbox"}
         sent = c.sent_folder or client.find_special_folder(b"\\Sent")
         if sent:
@@ -260,12 +274,12 @@ class ImapConnector:
         self.checkpoint.outbox = events
         self.checkpoint.save()
         self.messages_read += len(batch)
-        self._flush_outbox()
+        self.flush_outbox()
         log.info("read %d new message(s) in %s -> %d event(s)", len(batch),
                  ", ".join(sorted(advanced)), len(events))
         return len(events)
 
-    def _flush_outbox(self) -> None:
+    def flush_outbox(self) -> None:
         if not self.checkpoint.outbox:
             return
         try:
@@ -304,7 +318,7 @@ class ImapConnector:
         while not stop.is_set():
             client = None
             try:
-                self._flush_outbox()
+                self.flush_outbox()
                 client = self.connect()
                 self.resolve_folders(client)
                 log.info("connected to %s:%s as %s; folders: %s", c.host, c.port, c.user,

@@ -12,7 +12,7 @@ import pytest
 
 from pipeline.connectors.email_threads import ThreadConfig
 from pipeline.connectors.imap_mailbox import (
-    ImapAuthError, ImapConfig, ImapConnector, checkpoint_path,
+    ImapAuthError, ImapConfig, ImapConnector, ImapSettingError, checkpoint_path,
 )
 from tests.system.stack import wait_for
 
@@ -196,3 +196,15 @@ def test_backlog_read_in_parts_threads_replies_across_folders(dovecot, mailbox):
     assert cycles > 4
     assert conn.threader.counts == {"created": 4, "agent_replied": 4}
     assert sorted(e["type"] for e in sink) == ["contact.agent_replied"] * 4 + ["contact.created"] * 4
+
+
+@pytest.mark.parametrize("setting,change", [
+    ("TABLERO_IMAP_INBOX", {"inbox": "Inbx"}), ("TABLERO_IMAP_SENT_FOLDER", {"sent_folder": "Gesendet"}),
+    ("TABLERO_IMAP_CLOSE_FOLDERS", {"close_folders": ("Archive", "Done")}),
+    ("TABLERO_IMAP_CA_FILE", {"ca_file": None}),  # dovecot's test certificate is self-signed
+])
+def test_settings_that_cannot_work_stop_with_one_line(mailbox, setting, change):
+    _, _, make = mailbox
+    with pytest.raises(ImapSettingError) as err:
+        make(**change).run(threading.Event())
+    assert setting in str(err.value) and "\n" not in str(err.value)
