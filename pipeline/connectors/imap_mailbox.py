@@ -213,6 +213,10 @@ class ImapConnector:
         if uidnext and uidnext <= cp["last_uid"] + 1:
             return []
         uids = [u for u in client.search(["UID", f"{cp['last_uid'] + 1}:*"]) if u > cp["last_uid"]]
+        if not uids and uidnext:
+            # the messages between were moved or deleted before they were read; UIDs are never
+            # reused, so skip past them (else the inbox would look as if it had new mail forever)
+            cp["last_uid"] = uidnext - 1
         return sorted(uids)
 
     def _fetch(self, client: IMAPClient, uids: list[int]) -> list[tuple[int, object]]:
@@ -297,7 +301,11 @@ class ImapConnector:
         if not (c.use_idle and client.has_capability("IDLE")):
             stop.wait(window)
             return
-        client.select_folder(c.inbox, readonly=True)
+        status = client.select_folder(c.inbox, readonly=True)
+        cp = self.checkpoint.folders.get(c.inbox)
+        if cp is None or int(status.get(b"UIDVALIDITY", 0)) != cp["uidvalidity"] or \
+                int(status.get(b"UIDNEXT") or 0) > cp["last_uid"] + 1:
+            return  # mail arrived between the cycle and now: IDLE would not announce it
         client.idle()
         try:
             deadline = time.monotonic() + window

@@ -208,3 +208,17 @@ def test_settings_that_cannot_work_stop_with_one_line(mailbox, setting, change):
     with pytest.raises(ImapSettingError) as err:
         make(**change).run(threading.Event())
     assert setting in str(err.value) and "\n" not in str(err.value)
+
+
+def test_mail_gone_before_it_was_read_does_not_keep_the_connector_busy(dovecot, mailbox):
+    user, sink, make = mailbox
+    conn = make()
+    assert sync(conn) == 0
+    dovecot.deliver("INBOX", mail("c1@x.test", "bob@customer.test"), T0, user)
+    client = dovecot.client(user)
+    client.select_folder("INBOX")
+    client.delete_messages(client.search(["ALL"]))
+    client.expunge()
+    client.logout()
+    assert sync(conn) == 0 and sink == []
+    assert conn.checkpoint.folders["INBOX"]["last_uid"] == 1  # skipped past the vanished UID
