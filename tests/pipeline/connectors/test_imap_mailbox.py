@@ -145,6 +145,24 @@ def test_idle_wakes_up_on_new_mail_and_tls_port(dovecot, mailbox):
     assert [e["type"] for e in sink] == ["contact.created"]
 
 
+def test_polling_without_idle(dovecot, mailbox):
+    user, sink, make = mailbox
+    conn = make(use_idle=False, poll_s=0.5)
+    stop = threading.Event()
+    worker = threading.Thread(target=conn.run, args=(stop,), daemon=True)
+    worker.start()
+    try:
+        wait_for(lambda: conn.cycles >= 1, timeout=30, what="first cycle")
+        dovecot.deliver("Sent", mail("out@acme.test", "ana@acme.test", "Renewal", "bob@customer.test"), T0, user)
+        dovecot.deliver("INBOX", mail("c1@x.test", "bob@customer.test", "Re: Renewal", in_reply_to="out@acme.test"),
+                        T0 + timedelta(minutes=1), user)
+        wait_for(lambda: sink, timeout=60, what="a poll brought the message")
+    finally:
+        stop.set()
+        worker.join(30)
+    assert [e["type"] for e in sink] == ["contact.created"]
+
+
 def test_server_away_is_retried_then_caught_up(dovecot, mailbox, caplog):
     user, sink, make = mailbox
     conn = make(poll_s=0.5, retry_max_s=2)
