@@ -89,7 +89,7 @@ def imap(once: bool = typer.Option(False, "--once", help="Read what is new once,
     Example: TABLERO_IMAP_HOST=imap.example.com TABLERO_IMAP_USER=support@example.com
     TABLERO_IMAP_PASSWORD_FILE=/run/secrets/imap TABLERO_IMAP_AGENT_DOMAINS=example.com tablero connect imap
     """
-    from pipeline.connectors.imap_mailbox import ImapAuthError, ImapConnector
+    from pipeline.connectors.imap_mailbox import ImapAuthError, ImapConnector, PublishError
 
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -115,6 +115,10 @@ def imap(once: bool = typer.Option(False, "--once", help="Read what is new once,
             connector.run(stop)
     except ImapAuthError as exc:
         _fail(str(exc))
+    except PublishError as exc:  # --once only: the long-running mode retries
+        print(f"error: Kafka at {s.kafka_bootstrap} did not take the events ({exc}); they are kept in "
+              f"{config.state_path} and go out first at the next run", file=sys.stderr)
+        raise typer.Exit(1)
     finally:
         publish.close()
     print(f"read {connector.messages_read} message(s), published {connector.events_published} event(s); "
