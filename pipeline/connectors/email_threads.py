@@ -31,7 +31,7 @@ Rules (binding; docs/connectors.md repeats them for users):
   inbox/sent message would be, then closed. The adapter feeds a poll's messages of every folder
   in time order first (close-folder ones as inbox/sent), then the close folder's closes.
 - Times: IMAP INTERNALDATE when given (server delivery / append time), else the Date header;
-  never earlier than the contact's creation, and a reopen never before the close.
+  never earlier than the contact's creation or its latest reopen, and a reopen never before the close.
 - Ids: contact id "email-<sha1 of the first message's Message-ID>"; event ids derive from the
   contact id, the kind and the message's Message-ID, so the same message always yields the same
   event ids and re-publishing is idempotent downstream.
@@ -208,9 +208,11 @@ class _Contact:
     closed: float | None
     subject_key: str
     last_customer: float = 0.0  # time of the latest customer message
+    floor: float = 0.0          # no event before this: creation, then the latest reopen
 
     def to_list(self) -> list:
-        return [self.customer, self.created, self.last, self.closed, self.subject_key, self.last_customer]
+        return [self.customer, self.created, self.last, self.closed, self.subject_key, self.last_customer,
+                self.floor]
 
 
 class EmailThreader:
@@ -282,7 +284,7 @@ class EmailThreader:
         if cid is None:
             cid = "email-" + _h(msg.message_id, 24)
             key = f"{normalise_subject(msg.subject)}\x1f{msg.sender}"
-            self.contacts[cid] = _Contact(msg.sender, _ts(t), _ts(t), None, key, _ts(t))
+            self.contacts[cid] = _Contact(msg.sender, _ts(t), _ts(t), None, key, _ts(t), _ts(t))
             self.subjects[key] = cid
             self.messages[msg.message_id] = [cid, _ts(t)]
             self._count("created")
@@ -293,13 +295,14 @@ class EmailThreader:
         c = self.contacts[cid]
         self.messages[msg.message_id] = [cid, _ts(t)]
         out = []
-        at = max(_ts(t), c.created)
+        at = max(_ts(t), c.created, c.floor)
         if c.closed is not None:
             at = max(at, c.closed)
             out.append(self._event(cid, "reopened", f"{cid}-reopened-{_h(msg.message_id)}", _dt(at), {}))
             self._count("reopened")
             c.closed = None
             at += 0.001
+            c.floor = at  # same-instant events would sort before the reopen
         out.append(self._event(cid, "customer_replied", f"{cid}-customer-{_h(msg.message_id)}", _dt(at), {}))
         self._count("customer_replied")
         c.last = max(c.last, at)
@@ -316,7 +319,7 @@ class EmailThreader:
         if c.closed is not None:
             self._count("agent_after_close")
             return []
-        at = max(_ts(t), c.created)
+        at = max(_ts(t), c.created, c.floor)
         c.last = max(c.last, at)
         self._count("agent_replied")
         agent = self.config.agent_id(msg.sender) if msg.sender else "unknown"

@@ -204,3 +204,52 @@ def test_archiving_an_older_message_does_not_close_when_the_customer_wrote_later
                          T0 + timedelta(hours=1))
     assert [e["type"] for e in closing] == ["contact.closed"]
     fold(out + closing)
+
+
+# --- property: whatever the order and timing of mail, the events are a legal contact history ----
+from hypothesis import HealthCheck, example, given, settings as hsettings, strategies as st  # noqa: E402
+
+_STEP = st.tuples(st.sampled_from(["customer", "agent", "auto", "close", "close", "new"]),
+                  st.integers(0, 2), st.integers(0, 8).map(lambda m: m * 10), st.integers(0, 8).map(lambda m: m * 10))
+
+
+@hsettings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(_STEP, min_size=1, max_size=25))
+@example([("new", 0, 0, 0), ("close", 0, 0, 50), ("customer", 0, 60, 0), ("agent", 0, 55, 0)])
+def test_any_mail_sequence_folds_legally(steps):
+    th = EmailThreader(CONFIG)
+    threads: dict[int, list[str]] = {}
+    events: list[dict] = []
+    for n, (kind, k, minute, now_minute) in enumerate(steps):
+        now = T0 + timedelta(minutes=now_minute)
+        msgs = threads.setdefault(k, [])
+        refs = " ".join(msgs[-3:]) or None
+        customer = f"cust{k}@customer.test"
+        if kind == "close":
+            if msgs:
+                events += th.process("close", msg(minute, msgs[-1], customer, f"Re: topic {k}"), now)
+            continue
+        mid = f"m{n}@x.test"
+        if kind == "new" or not msgs:
+            m = msg(minute, mid, customer, f"topic {k}")
+        elif kind == "customer":
+            m = msg(minute, mid, customer, f"Re: topic {k}", in_reply_to=msgs[-1], references=refs)
+        elif kind == "agent":
+            m = msg(minute, mid, "ana@acme.test", f"Re: topic {k}", to=customer, in_reply_to=msgs[-1], references=refs)
+        else:
+            m = msg(minute, mid, customer, "Auto: away", in_reply_to=msgs[-1], extra="Auto-Submitted: auto-replied")
+        msgs.append(mid)
+        events += th.process("sent" if kind == "agent" else "inbox", m, now)
+    fold(events)  # every event applies, in the order the connector publishes them
+    assert len({e["id"] for e in events}) == len(events)
+
+
+def test_a_reply_dated_between_the_close_and_the_reopen_lands_after_the_reopen():
+    th = EmailThreader(CONFIG)
+    ev = th.process("inbox", msg(0, "c1@x.test", "bob@customer.test"), T0)
+    ev += th.process("close", msg(0, "c1@x.test", "bob@customer.test"), T0 + timedelta(minutes=50))
+    ev += th.process("inbox", msg(60, "c2@x.test", "bob@customer.test", "Re: x", in_reply_to="c1@x.test"), T0)
+    ev += th.process("sent", msg(55, "a1@acme.test", "ana@acme.test", "Re: x", in_reply_to="c2@x.test"), T0)
+    assert [e["type"] for e in ev] == ["contact.created", "contact.closed", "contact.reopened",
+                                       "contact.customer_replied", "contact.agent_replied"]
+    assert fold(ev)[ev[0]["subject"]].replies == 1
