@@ -147,7 +147,18 @@ def _event(cid: str, kind: str, event_id: str, t: datetime, data: dict) -> dict:
 
 
 def map_webhook(event: str, body, received_at: datetime) -> Mapped:
-    """One webhook -> events. Raises HelpScoutPayloadError when a needed field is missing."""
+    """One webhook -> events. Raises HelpScoutPayloadError when a needed field is missing or the
+    body does not have the shape of Help Scout's objects (never another exception)."""
+    try:
+        return _map(event, body, received_at)
+    except HelpScoutPayloadError:
+        raise
+    except (TypeError, AttributeError, KeyError, ValueError, OverflowError) as exc:
+        raise HelpScoutPayloadError((event or "").strip(), "(body)",
+                                    f"does not have the shape of a Help Scout object ({type(exc).__name__}: {exc})") from None
+
+
+def _map(event: str, body, received_at: datetime) -> Mapped:
     event = (event or "").strip()
     if event == TEST_EVENT:
         return Mapped("test")

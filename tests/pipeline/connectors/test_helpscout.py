@@ -115,3 +115,27 @@ def test_test_unknown_and_bad_bodies():
         map_webhook("satisfaction.ratings", {"ticketId": 1, "rating": "meh"}, NOW)
     with pytest.raises(HelpScoutPayloadError):
         map_webhook("convo.created", [1, 2], NOW)
+
+
+# any JSON body, for every mapped event: events that validate, or a HelpScoutPayloadError (a 400)
+from hypothesis import HealthCheck, given, settings as hsettings, strategies as st  # noqa: E402
+from pipeline.connectors.helpscout import EVENTS  # noqa: E402
+
+_JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+                     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=5),
+                     max_leaves=20)
+_KEYS = st.sampled_from(["id", "mailboxId", "mailbox", "tags", "_embedded", "assignee", "createdBy", "createdAt",
+                         "primaryCustomer", "status", "closedAt", "closedBy", "closedByUser", "userUpdatedAt",
+                         "type", "ticketId", "rating", "threads"])
+
+
+@hsettings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.sampled_from(EVENTS), st.one_of(_JSON, st.dictionaries(_KEYS, _JSON, max_size=8)))
+def test_any_body_maps_or_is_a_payload_error(event, body):
+    try:
+        mapped = map_webhook(event, body, NOW)
+    except HelpScoutPayloadError as exc:
+        assert exc.field
+        return
+    for e in mapped.events:
+        validate_obj(e)  # may be a Rejection (the route answers 400), never an exception
