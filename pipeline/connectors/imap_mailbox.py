@@ -145,9 +145,14 @@ class ImapConnector:
 
     def connect(self) -> IMAPClient:
         c = self.config
-        client = IMAPClient(c.host, port=c.port, ssl=c.security == "tls",
-                            ssl_context=self._ssl_context() if c.security != "none" else None,
-                            timeout=c.timeout_s)
+        try:
+            client = IMAPClient(c.host, port=c.port, ssl=c.security == "tls",
+                                ssl_context=self._ssl_context() if c.security != "none" else None,
+                                timeout=c.timeout_s)
+        except ssl.SSLCertVerificationError as exc:
+            raise ImapSettingError(
+                f"the certificate of {c.host}:{c.port} is not trusted ({exc.verify_message}): set "
+                "TABLERO_IMAP_CA_FILE to the CA that signed it") from None
         try:
             if c.security == "starttls":
                 client.starttls(self._ssl_context())

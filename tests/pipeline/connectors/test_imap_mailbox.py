@@ -220,9 +220,12 @@ def test_backlog_read_in_parts_threads_replies_across_folders(dovecot, mailbox):
     ("TABLERO_IMAP_INBOX", {"inbox": "Inbx"}), ("TABLERO_IMAP_SENT_FOLDER", {"sent_folder": "Gesendet"}),
     ("TABLERO_IMAP_CLOSE_FOLDERS", {"close_folders": ("Archive", "Done")}),
     ("TABLERO_IMAP_CA_FILE", {"ca_file": None}),  # dovecot's test certificate is self-signed
+    ("TABLERO_IMAP_CA_FILE", {"ca_file": None, "security": "tls", "port": "tls"}),
 ])
-def test_settings_that_cannot_work_stop_with_one_line(mailbox, setting, change):
+def test_settings_that_cannot_work_stop_with_one_line(dovecot, mailbox, setting, change):
     _, _, make = mailbox
+    if change.get("port") == "tls":
+        change = {**change, "port": dovecot.tls_port}
     with pytest.raises(ImapSettingError) as err:
         make(**change).run(threading.Event())
     assert setting in str(err.value) and "\n" not in str(err.value)
