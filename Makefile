@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test test-fast bench bench-quick browser schemas clean help
+.PHONY: install demo test test-fast bench bench-quick browser dovecot schemas clean help
 
 help:
 	@echo "make demo   - local Kafka + worker + API + embedded ClickHouse with simulated traffic"
@@ -27,10 +27,17 @@ browser:
 	  elif command -v sudo >/dev/null; then sudo apt-get install -y -q chromium; \
 	  else echo "Chromium is missing: install Debian's package 'chromium' (apt-get install chromium)"; exit 1; fi; }
 
+# Real IMAP server for the mail connector tests (started unprivileged by tests/dovecot.py).
+dovecot:
+	@test -x /usr/sbin/dovecot -a -x /usr/bin/doveadm || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get install -y -q dovecot-imapd >/dev/null || (apt-get update -q >/dev/null && apt-get install -y -q dovecot-imapd >/dev/null); \
+	  elif command -v sudo >/dev/null; then sudo apt-get install -y -q dovecot-imapd; \
+	  else echo "dovecot is missing: install Debian's package 'dovecot-imapd' (apt-get install dovecot-imapd)"; exit 1; fi; }
+
 demo: install
 	$(BIN)/tablero demo
 
-test: install browser
+test: install browser dovecot
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 test-fast: install

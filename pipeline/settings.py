@@ -5,6 +5,7 @@ import hashlib
 import re
 import socket
 from functools import lru_cache
+from typing import Literal
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
@@ -94,6 +95,32 @@ class Settings(BaseSettings):
                                              "name, e.g. {\"3\": \"Website chat\"}; unmapped inboxes are "
                                              "queue inbox-<id> (or the inbox name when the payload has one).")
     chatwoot_max_skew_s: int = Field(300, ge=1, description="Oldest accepted X-Chatwoot-Timestamp, seconds.")
+    # -- Email connector: an IMAP mailbox (`tablero connect imap`, docs/connectors.md) -----------
+    imap_host: str = Field("", description="IMAP server host name (required by `tablero connect imap`).")
+    imap_port: int = Field(0, ge=0, le=65535, description="IMAP port; 0: 993 with tls, 143 otherwise.")
+    imap_security: Literal["tls", "starttls", "none"] = Field(
+        "tls", description="tls (IMAPS), starttls (upgrade a plain connection) or none (tests only).")
+    imap_user: str = Field("", description="Login of the mailbox.")
+    imap_password: str = Field("", description="Password (environment only, never on the command line).")
+    imap_password_file: Path | None = Field(None, description="File holding the password (e.g. a secret mount); "
+                                            "used when TABLERO_IMAP_PASSWORD is empty.")
+    imap_ca_file: Path | None = Field(None, description="CA certificates to trust (PEM); empty: the system's.")
+    imap_inbox: str = Field("INBOX", min_length=1, description="Folder where customer mail arrives.")
+    imap_sent_folder: str = Field("", description="Agents' sent folder; empty: the \\Sent special-use folder.")
+    imap_close_folders: str = Field("", description="Comma-separated folders whose arrivals close the contact; "
+                                    "empty: the \\Archive special-use folder.")
+    imap_queue: str = Field("email", min_length=1, max_length=128, description="Queue of the mailbox's contacts.")
+    imap_agent_addresses: str = Field("", description="Comma-separated agent addresses, optionally "
+                                      "address=agent name (ana@acme.com=Ana).")
+    imap_agent_domains: str = Field("", description="Comma-separated domains whose senders are agents.")
+    imap_poll_s: float = Field(30, gt=0, le=3600, description="How often the sent and close folders are read "
+                               "(the inbox wakes the connector at once through IDLE).")
+    imap_idle_renew_s: float = Field(1440, ge=10, le=1740, description="IDLE is renewed at least this often "
+                                     "(servers may drop it after 30 minutes).")
+    imap_retention_days: float = Field(60, gt=0, description="Closed contacts are forgotten by the threader after this.")
+
+    # -- Help Scout webhooks (POST /api/v1/connectors/helpscout, docs/connectors.md) -------------
+    helpscout_secret: str = Field("", description="Help Scout webhook secret key; empty: the endpoint answers 503.")
 
 
     @field_validator("clickhouse")
@@ -149,7 +176,7 @@ class Settings(BaseSettings):
         out: dict[str, str] = {}
         for name in type(self).model_fields:
             value = getattr(self, name)
-            if name in ("admin_token", "chatwoot_secret") and value:
+            if name in ("admin_token", "chatwoot_secret", "imap_password", "helpscout_secret") and value:
                 value = "****"
             if isinstance(value, SecretStr):
                 value = "****" if value.get_secret_value() else ""

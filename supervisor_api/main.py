@@ -19,7 +19,7 @@ from supervisor_api.event_producer import EventProducer, events_topic
 from supervisor_api.live_feed import LiveFeed
 from supervisor_api.live_hub import LiveHub
 from supervisor_api.rate_limit import RateLimiter
-from supervisor_api.routes import events, live, reports, status
+from supervisor_api.routes import events, helpscout, live, reports, status
 from supervisor_api.routes import planning  # workforce planning (issue 16)
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -70,7 +70,7 @@ def create_app(settings: Settings | None = None, *, run_live_feed: bool = True, 
     app.state.ingest_limiter = RateLimiter(settings.ingest_rate_per_s)
     app.state.auth_failures = RateLimiter(rate_per_s=0.5, burst=20)
 
-    for module in (events, live, reports, status, planning):
+    for module in (events, live, reports, status, planning, helpscout):
         app.include_router(module.router)
 
     # connectors: one route module per source (Chatwoot webhooks)
