@@ -70,7 +70,8 @@ class Episode:
     acked_at: float | None = None
     escalate_to: str | None = None
     notify: list = field(default_factory=list)
-    notifications: list = field(default_factory=list)   # delivery bookkeeping, owned by the service
+    notifications: list = field(default_factory=list)   # delivery bookkeeping (pipeline.alerts.records)
+    rev: int = 0                                         # bumped by the owner at every write
 
     @property
     def queue(self) -> str | None:
