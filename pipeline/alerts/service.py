@@ -468,3 +468,35 @@ class AlertService:
     def status(self) -> dict:
         return {"owner": self.owner, "rules": len(self.rules.rules), "rules_error": self.rules_error,
                 "episodes": len(self.book.episodes)}
+
+
+async def read_book(bootstrap: str, topic: str, timeout_s: float = 15.0) -> records.Book:
+    """The book as of now: `topic` read to its current end (for `tablero alerts list|ack`)."""
+    book = records.Book()
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
+                                client_id="tablero-alerts-cli", request_timeout_ms=int(timeout_s * 1000))
+    await consumer.start()
+    try:
+        tp = TopicPartition(topic, 0)
+        consumer.assign([tp])
+        await consumer.seek_to_beginning(tp)
+        end = (await consumer.end_offsets([tp]))[tp]
+        deadline = time.monotonic() + timeout_s
+        while await consumer.position(tp) < end:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"could not read {topic} to its end within {timeout_s:g} s")
+            for r in (await consumer.getmany(tp, timeout_ms=200)).get(tp, ()):
+                book.apply(r.key, r.value)
+        return book
+    finally:
+        await consumer.stop()
+
+
+async def send_ack(bootstrap: str, topic: str, episode_id: str, who: str, at: float) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    await producer.start()
+    try:
+        await producer.send_and_wait(topic, records.encode_ack(who, at), key=records.ack_key(episode_id),
+                                     partition=0)
+    finally:
+        await producer.stop()
