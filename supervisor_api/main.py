@@ -91,11 +91,13 @@ def create_app(settings: Settings | None = None, *, run_live_feed: bool = True, 
 
 def _alert_service(settings: Settings, app: FastAPI):
     from pipeline.alerts.service import AlertService
-    from pipeline.kafka.admin import ALERTS_GROUP, ALERTS_TOPIC, STATE_TOPIC
 
+    ns = settings.kafka_namespace   # same naming as pipeline/kafka/admin.py, for this app's settings
+    prefix = f"{ns}." if ns else ""
     hub = app.state.live_hub
-    return AlertService(bootstrap=settings.kafka_bootstrap, topic=ALERTS_TOPIC, group=ALERTS_GROUP,
-                        state_topic=STATE_TOPIC, rules_file=settings.alerts_file,
+    return AlertService(bootstrap=settings.kafka_bootstrap, topic=f"{prefix}tablero.alerts",
+                        group=f"{ns}-tablero-alerts" if ns else "tablero-alerts",
+                        state_topic=f"{prefix}tablero.state", rules_file=settings.alerts_file,
                         view_source=lambda: hub.view, warehouse=app.state.warehouse,
                         smtp=settings.alerts_smtp, sender=settings.alerts_from,
                         interval_s=settings.alerts_interval_s, max_attempts=settings.alerts_max_attempts)
