@@ -76,6 +76,8 @@ async def list_alerts(request: Request,
                       queue: str | None = Query(None, max_length=200, description="Only this queue."),
                       hours: float = Query(24, gt=0, le=24 * 92, description="History window, hours back."),
                       limit: int = Query(200, ge=1, le=5000, description="Most history rows."),
+                      with_history: bool = Query(True, alias="history", description="false: active alerts only (no ClickHouse "
+                                            "query; what the wallboard polls)."),
                       principal: Principal = Depends(require("can_read_live"))) -> dict:
     if queue and not principal.can_see(queue):
         raise HTTPException(403, "not allowed for this queue")
@@ -91,9 +93,10 @@ async def list_alerts(request: Request,
     history, history_error = [], None
     allowed = None if principal.queues is None else sorted(principal.queues)
     try:
-        history = await request.app.state.warehouse.call(
-            alert_history, from_ms=int((time.time() - hours * 3600) * 1000), queue=queue or "",
-            allowed_queues=allowed, limit=limit)
+        if with_history:
+            history = await request.app.state.warehouse.call(
+                alert_history, from_ms=int((time.time() - hours * 3600) * 1000), queue=queue or "",
+                allowed_queues=allowed, limit=limit)
     except Exception as exc:  # live alerts still answer when ClickHouse is away
         request.app.state.warehouse.reset()
         history_error = f"ClickHouse unavailable: {type(exc).__name__}: {str(exc)[:200]}"
