@@ -134,6 +134,7 @@ class AlertService:
         self._in_flight: dict[tuple[str, int], asyncio.Task] = {}
         self._stopping_owner = False
         self._history: list[dict] = []
+        self._unwritten: dict[str, list] = {}   # episode id -> lifecycle events Kafka has not taken yet
         self._wake = asyncio.Event()
         self._producer_ready = asyncio.Event()
         self.reload_rules()
@@ -317,7 +318,10 @@ class AlertService:
             log.info("alerts: this replica evaluates alerts (%d rule(s), %d episode(s) in the book)",
                      len(self.rules.rules), len(self.book.episodes))
             while not self._stopping_owner:
-                await self.tick()
+                try:
+                    await self.tick()
+                except (KafkaError, OSError) as exc:   # Kafka away: wait and evaluate again
+                    log.warning("alerts: evaluation tick failed (%r); retrying", exc)
                 self._wake.clear()
                 try:
                     await asyncio.wait_for(self._wake.wait(), self.interval_s)
@@ -338,6 +342,7 @@ class AlertService:
         """One evaluation at `clock()`: transitions, acknowledgements, due deliveries, history."""
         now = self.clock()
         self.ticks += 1
+        await self._rewrite()
         self.reload_rules()
         if self._needs_contacts():
             if self._contacts_task is None:
@@ -357,6 +362,8 @@ class AlertService:
                 ep.acked_by, ep.acked_at = who, at
                 await self._write(ep, ACKED, at)
         for ep in list(self.book.episodes.values()):
+            if ep.id in self._unwritten:
+                continue
             for i in records.due_notifications(ep, now):
                 if (ep.id, i) not in self._in_flight and not self._stopping_owner:
                     task = asyncio.get_running_loop().create_task(self._deliver(ep, i))
@@ -368,13 +375,40 @@ class AlertService:
                 self.book.apply(records.episode_key(ep.id), None)
         await self._flush_history()
 
-    async def _write(self, ep: Episode, event: str, at: float, target: str = "", detail: str = "") -> None:
+    async def _write(self, ep: Episode, event: str, at: float, target: str = "", detail: str = "") -> bool:
+        """Write the episode's new state. When Kafka does not take it, the episode is remembered
+        as unwritten: it is written again at the next tick and none of its notifications is sent
+        before that (a notification is only ever sent for a transition Kafka holds)."""
         ep.rev += 1
         self.book.put(ep)
-        await self._producer.send_and_wait(self.topic, records.encode_episode(ep, event, at),
-                                           key=records.episode_key(ep.id), partition=0)
+        try:
+            await self._producer.send_and_wait(self.topic, records.encode_episode(ep, event, at),
+                                               key=records.episode_key(ep.id), partition=0)
+        except KafkaError as exc:
+            log.warning("alerts: episode %s (%s) not written to %s yet (%r); retrying", ep.id, event,
+                        self.topic, exc)
+            self._unwritten.setdefault(ep.id, []).append((event, at, target, detail))
+            return False
         if event != "retry":
             self._history.append(history_row(ep, event, at, target, detail))
+        return True
+
+    async def _rewrite(self) -> None:
+        for eid, pending in list(self._unwritten.items()):
+            ep = self.book.episodes.get(eid)
+            if ep is None:
+                self._unwritten.pop(eid, None)
+                continue
+            event, at, target, detail = pending[-1]
+            try:
+                await self._producer.send_and_wait(self.topic, records.encode_episode(ep, event, at),
+                                                   key=records.episode_key(ep.id), partition=0)
+            except KafkaError:
+                return
+            del self._unwritten[eid]
+            for event, at, target, detail in pending:
+                if event != "retry":
+                    self._history.append(history_row(ep, event, at, target, detail))
 
     async def _deliver(self, ep: Episode, index: int) -> None:
         n = ep.notifications[index]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from aiokafka.errors import KafkaError
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -107,7 +108,8 @@ async def list_alerts(request: Request,
 
 
 @router.post("/{episode_id}/ack", summary="Acknowledge an alert episode", response_model=Alert,
-             responses=errors(401, 403, 429) | {404: {"description": "No such episode (or outside the token's scope)."}})
+             responses=errors(401, 403, 429, 503, e503="Kafka unavailable; retry after `Retry-After` seconds.")
+             | {404: {"description": "No such episode (or outside the token's scope)."}})
 async def ack_alert(request: Request, episode_id: str,
                     by: str | None = Query(None, max_length=100, description="Who acknowledges (a name); "
                                            "recorded with the token id."),
@@ -121,5 +123,8 @@ async def ack_alert(request: Request, episode_id: str,
     if ep is None or not _visible(principal, ep, None):
         raise HTTPException(404, "no such alert episode")
     who = f"{by} (token {principal.token_id})" if by else f"token {principal.token_id}"
-    await service.ack(episode_id, who)
+    try:
+        await service.ack(episode_id, who)
+    except (TimeoutError, KafkaError) as exc:
+        raise HTTPException(503, f"Kafka unavailable: {type(exc).__name__}", headers={"Retry-After": "5"}) from None
     return service.book.view(ep)
