@@ -87,7 +87,7 @@ def bench_alert_latency(bootstrap: str, partitions: int, trials: int = 20, for_s
 
         rules = Path(tempfile.mkdtemp(prefix="tablero-bench-alerts-")) / "alerts.toml"
         rules.write_text(f'[[rules]]\nname = "bench waiting"\nmetric = "waiting"\nop = ">="\nthreshold = 1\n'
-                         f'for_s = {for_s}\nclear = 0\nnotify = ["webhook:{receiver.url}/hook"]\n')
+                         f'for_s = {for_s}\nnotify = ["webhook:{receiver.url}/hook"]\n')
         env["TABLERO_ALERTS_FILE"] = str(rules)
         if interval_s is not None:
             env["TABLERO_ALERTS_INTERVAL_S"] = str(interval_s)

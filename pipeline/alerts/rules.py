@@ -111,6 +111,9 @@ class Rule(BaseModel):
             for f in ("metric", "threshold", "clear"):
                 if getattr(self, f) is not None:
                     raise ValueError(f"{f}: only for kind = \"queue\" rules")
+            if self.for_s:
+                raise ValueError("for_s: only for kind = \"queue\" rules; a contact rule fires when "
+                                 "untouched_for_s is reached or the rating arrives")
             if self.per != "queue":
                 raise ValueError("per: only for kind = \"queue\" rules")
         return self

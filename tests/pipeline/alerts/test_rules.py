@@ -82,6 +82,7 @@ def test_issue_example_parses():
     ('name = "x"\nkind = "contact"', ["field untouched_for_s", "exactly one"]),
     ('name = "x"\nkind = "contact"\nrating_at_most = 2\nmetric = "waiting"', ["field metric", "only for kind"]),
     ('name = "x"\nmetric = "waiting"\nthreshold = 1\nuntouched_for_s = 5', ["field untouched_for_s"]),
+    ('name = "x"\nkind = "contact"\nuntouched_for_s = 5\nfor_s = 3', ["rule 'x', field for_s", "only for kind"]),
     ('name = "x"\nmetric = "waiting"\nthreshold = 1\nthresold = 2', ["rule 'x', field thresold"]),
     ('metric = "waiting"\nthreshold = 1', ["rule #1, field name"]),
 ])
@@ -113,3 +114,14 @@ def test_every_problem_is_reported_at_once():
 
 def test_empty_file_is_no_rules():
     assert parse_rules_toml("").rules == ()
+
+
+def test_the_documented_rules_files_are_valid():
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[3]
+    for doc, expected in (("docs/alerts.md", 7), ("README.md", 2)):
+        text = (root / doc).read_text()
+        block = re.search(r"```toml\n(.*?)```", text, re.S).group(1)
+        assert len(parse_rules_toml(block, doc).rules) == expected, doc
