@@ -14,6 +14,7 @@ from aiokafka.errors import KafkaError
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from pipeline.history.clickhouse_store import ClickHouseUnavailable
 from supervisor_api.deps import Principal, require
 from supervisor_api.schemas import errors
 
@@ -98,7 +99,7 @@ async def list_alerts(request: Request,
             history = await request.app.state.warehouse.call(
                 alert_history, from_ms=int((time.time() - hours * 3600) * 1000), queue=queue or "",
                 allowed_queues=allowed, limit=limit)
-    except Exception as exc:  # live alerts still answer when ClickHouse is away
+    except ClickHouseUnavailable as exc:  # live alerts still answer when ClickHouse is away
         request.app.state.warehouse.reset()
         history_error = f"ClickHouse unavailable: {type(exc).__name__}: {str(exc)[:200]}"
     return {"evaluating": bool(service and service.owner),
