@@ -1,5 +1,5 @@
 """The alert service against the session's real Kafka broker, a real HTTP receiver and a real SMTP
-server (aiosmtpd): each notification arrives exactly once across a restart and with two replicas,
+server (aiosmtpd): each notification arrives exactly once across a restart, a kill -9 and with two replicas,
 failed deliveries are retried and then kept as undeliverable, lifecycle rows land in ClickHouse.
 
 The clock is injected (a number the test moves), so the 24-hour escalation needs no waiting; only
@@ -237,3 +237,69 @@ async def test_failed_deliveries_are_retried_then_kept_as_undeliverable(world):
         assert len(http.at("/flaky")) == 1
     finally:
         await svc.stop()
+
+
+def _replica(world, rules, view_file, status_file):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[3]
+    t = world["topics"]
+    args = [sys.executable, "-m", "tests.pipeline.alerts._replica", "--bootstrap", world["bootstrap"],
+            "--topic", t["topic"], "--group", t["group"], "--state-topic", t["state_topic"],
+            "--rules", str(rules), "--view", str(view_file), "--smtp", world["smtp"].dsn,
+            "--status", str(status_file)]
+    log = open(status_file.with_suffix(".log"), "wb")
+    return subprocess.Popen(args, cwd=root, stdout=log, stderr=subprocess.STDOUT)
+
+
+def _status(path) -> dict:
+    try:
+        return orjson.loads(path.read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return {"owner": False, "ticks": 0}
+
+
+async def test_exactly_once_after_kill_9(world):
+    """The evaluating replica is killed (no goodbye to the group): its successor takes over after
+    the session timeout and notifies neither the firing again nor anything twice."""
+    rules = write_rules(world, RULES.split("[[rules]]\nname = \"untouched")[0])
+    view_file = world["tmp"] / "view.json"
+    view_file.write_bytes(orjson.dumps({"queues": [row(9)], "channels": [], "total": {}, "agent_states": {}}))
+    first = _replica(world, rules, view_file, world["tmp"] / "a.status")
+    second = None
+    try:
+        await until(lambda: counts(world) == {"hook": 1, "slack": 1, "mail": 1, "esc": 0}, 90,
+                    "firing from the first process")
+        # once the delivery outcomes are in Kafka, kill -9
+        from pipeline.alerts.service import read_book
+
+        async def all_delivered() -> bool:
+            book = await read_book(world["bootstrap"], world["topics"]["topic"])
+            notes = [n for ep in book.episodes.values() for n in ep.notifications]
+            return len(notes) == 3 and all(n["status"] == "delivered" for n in notes)
+
+        for _ in range(300):
+            if await all_delivered():
+                break
+            await asyncio.sleep(0.1)
+        else:
+            raise AssertionError("the delivery outcomes never reached Kafka")
+        first.kill()
+        first.wait(30)
+        second = _replica(world, rules, view_file, world["tmp"] / "b.status")
+        await until(lambda: _status(world["tmp"] / "b.status")["owner"], 90, "the successor to take over")
+        ticks = _status(world["tmp"] / "b.status")["ticks"]
+        await until(lambda: _status(world["tmp"] / "b.status")["ticks"] > ticks + 20, what="successor ticking")
+        assert counts(world) == {"hook": 1, "slack": 1, "mail": 1, "esc": 0}
+        view_file.write_bytes(orjson.dumps({"queues": [row(0)], "channels": [], "total": {}, "agent_states": {}}))
+        await until(lambda: counts(world) == {"hook": 2, "slack": 2, "mail": 2, "esc": 0}, 60, "resolved once")
+        ticks = _status(world["tmp"] / "b.status")["ticks"]
+        await until(lambda: _status(world["tmp"] / "b.status")["ticks"] > ticks + 20, what="successor ticking")
+        assert counts(world) == {"hook": 2, "slack": 2, "mail": 2, "esc": 0}
+    finally:
+        for p in (first, second):
+            if p is not None and p.poll() is None:
+                p.kill()
+                p.wait(30)
