@@ -120,7 +120,7 @@ class AlertService:
         self.book_position = 0
         self.rules = RuleSet()
         self.rules_error: str | None = None
-        self._rules_mtime: float | None = None
+        self._rules_mtime: int | None | str = "unread"   # None: the file is missing
         self.owner = False
         self.joined = False          # this replica is a member of the group (owner or not)
         self.ticks = 0               # evaluations done while owner (tests and status)
@@ -148,7 +148,7 @@ class AlertService:
             mtime = os.stat(self.rules_file).st_mtime_ns
         except OSError:
             mtime = None
-        if mtime == self._rules_mtime and self._rules_mtime is not None:
+        if mtime == self._rules_mtime:
             return False
         self._rules_mtime = mtime
         try:
