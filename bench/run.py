@@ -23,6 +23,8 @@ Benchmarks (results in bench/results.json and bench/results.md, all from one run
                 chDB; bench/reports_bench.py.
   6 memory    - RSS of `tablero up` with 100,000 open contacts (quick: 20,000) and the time from
                 a restart after kill -9 to a correct live state; bench/pipeline_bench.py.
+  7 alerts    - alert fire latency: a rule's condition has held for for_s -> the webhook is on a real
+                HTTP receiver (and the resolve), through `tablero up`; bench/alerts_bench.py.
 
 --quick runs every part small (about 2 minutes). bench/profile_worker.py profiles the batch path
 without Kafka (pyinstrument).
@@ -239,11 +241,22 @@ def bench_memory_recovery(ctx: Ctx) -> dict[str, Any]:
     return run(ctx.bootstrap, 20_000 if ctx.quick else 100_000, ctx.partitions, produce, create_topic)
 
 
+def bench_alert_latency(ctx: Ctx) -> dict[str, Any]:
+    from bench.alerts_bench import bench_alert_latency as run
+
+    r = run(ctx.bootstrap, ctx.partitions, trials=10 if ctx.quick else 30)
+    r["notes"] = (f"fire p50 {r['fire_p50_ms']} ms, p95 {r['fire_p95_ms']} ms, max {r['fire_max_ms']} ms; "
+                  f"resolve p50 {r['resolve_p50_ms']} ms, p95 {r['resolve_p95_ms']} ms over {r['trials']} "
+                  f"trials (for_s {r['for_s']} s, evaluation every {r['alerts_interval_s']} s)")
+    return r
+
+
 HOOKS = [
     ("2", "pipeline", "pipeline: Tablero worker (validation, state, landing)", bench_pipeline_throughput),
     ("4", "ws_latency", "publish -> websocket latency at 2,000 events/s", bench_ws_latency),
     ("5", "reports", "report latencies (embedded ClickHouse)", bench_report_latency),
     ("6", "memory_recovery", "memory with open contacts & recovery after kill -9", bench_memory_recovery),
+    ("7", "alerts", "alert fire latency (condition held for for_s -> webhook received)", bench_alert_latency),
 ]
 
 
@@ -257,6 +270,7 @@ GOALS = [
     ("report p95", "<= 500 ms"),
     ("worker RSS, 100k open contacts", "<= 512 MB"),
     ("recovery after kill -9", "<= 10 s"),
+    ("alert fire latency p95", "<= 2 s"),
 ]
 
 
@@ -279,6 +293,7 @@ def summary(res: dict[str, Any]) -> list[tuple[str, str, str]]:
         (GOALS[4][0], GOALS[4][1], fmt(worst_p95, " ms") + (" (worst of " + ", ".join(rep) + ")" if rep else "")),
         (f"worker RSS, {mem.get('open_contacts', 0):,} open contacts", GOALS[5][1], fmt(mem.get("rss_mb"), " MB")),
         (GOALS[6][0], GOALS[6][1], fmt(mem.get("recovery_s"), " s")),
+        (GOALS[7][0], GOALS[7][1], fmt((r.get("alerts") or {}).get("fire_p95_ms"), " ms")),
     ]
 
 
@@ -298,7 +313,7 @@ def to_markdown(res: dict[str, Any]) -> str:
         "| # | benchmark | events | seconds | events/s | notes |",
         "|---|---|---:|---:|---:|---|",
     ]
-    for key in ("produce", "ceiling", "pipeline", "peer", "ws_latency", "reports", "memory_recovery"):
+    for key in ("produce", "ceiling", "pipeline", "peer", "ws_latency", "reports", "memory_recovery", "alerts"):
         r = res["results"].get(key)
         if r is None:
             continue
@@ -327,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true", help="Every part small (under 2 minutes).")
     p.add_argument("--n", type=int, default=None, help="Number of simulated events (default 200,000; quick 20,000).")
     p.add_argument("--partitions", type=int, default=4, help="Partitions of the bench topics.")
-    p.add_argument("--only", default="", help="Comma-separated parts to run among 2,3,4,5,6 (1 always runs).")
+    p.add_argument("--only", default="", help="Comma-separated parts to run among 2,3,4,5,6,7 (1 always runs).")
     p.add_argument("--out-dir", type=Path, default=HERE, help="Where results.json/results.md go.")
     p.add_argument("--keep-topics", action="store_true", help="Do not delete the bench topics.")
     args = p.parse_args(argv)

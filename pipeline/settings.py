@@ -123,6 +123,16 @@ class Settings(BaseSettings):
     helpscout_secret: str = Field("", description="Help Scout webhook secret key; empty: the endpoint answers 503.")
 
 
+    # -- alerts (issue 15; pipeline/alerts, docs/alerts.md) ---------------------------------
+    alerts_file: Path | None = Field(None, description="TOML file of alert rules (docs/alerts.md); "
+                                     "reloaded when it changes. Empty: no alerts.")
+    alerts_smtp: str = Field("", description="SMTP server for email: targets: "
+                             "smtp://[user:password@]host[:port][?mode=starttls|ssl|insecure].")
+    alerts_from: str = Field("", description="Sender address of alert emails.")
+    alerts_interval_s: float = Field(0.5, gt=0, le=60, description="How often alert rules are evaluated.")
+    alerts_max_attempts: int = Field(8, ge=1, le=100, description="Delivery attempts before a "
+                                     "notification is kept as undeliverable.")
+
     @field_validator("clickhouse")
     @classmethod
     def _dsn_scheme(cls, v: str) -> str:
@@ -184,6 +194,7 @@ class Settings(BaseSettings):
         out["(effective kafka)"] = self.kafka_bootstrap
         out["(effective clickhouse)"] = mask_dsn(self.clickhouse_dsn)
         out["TABLERO_CLICKHOUSE"] = mask_dsn(self.clickhouse)
+        out["TABLERO_ALERTS_SMTP"] = mask_dsn(self.alerts_smtp)
         return out
 
 

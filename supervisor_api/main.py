@@ -19,14 +19,15 @@ from supervisor_api.event_producer import EventProducer, events_topic
 from supervisor_api.live_feed import LiveFeed
 from supervisor_api.live_hub import LiveHub
 from supervisor_api.rate_limit import RateLimiter
-from supervisor_api.routes import events, helpscout, live, reports, status
+from supervisor_api.routes import alerts, events, helpscout, live, reports, status
 from supervisor_api.routes import planning  # workforce planning (issue 16)
 
 STATIC = Path(__file__).resolve().parent / "static"
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings | None = None, *, run_live_feed: bool = True, migrate: bool = True) -> FastAPI:
+def create_app(settings: Settings | None = None, *, run_live_feed: bool = True, migrate: bool = True,
+               run_alerts: bool | None = None) -> FastAPI:
     settings = settings or get_settings()
 
     @asynccontextmanager
@@ -46,7 +47,15 @@ def create_app(settings: Settings | None = None, *, run_live_feed: bool = True, 
         if run_live_feed:
             feed.start()
         app.state.live_feed = feed
+        # alerts (issue 15): every replica reads tablero.alerts; one of them evaluates and notifies
+        alerts_service = None
+        if run_live_feed if run_alerts is None else run_alerts:
+            alerts_service = _alert_service(settings, app)
+            await alerts_service.start()
+        app.state.alerts = alerts_service
         yield
+        if alerts_service is not None:
+            await alerts_service.stop()
         await feed.stop()
         await app.state.event_producer.stop()
 
@@ -69,8 +78,9 @@ def create_app(settings: Settings | None = None, *, run_live_feed: bool = True, 
     app.state.live_hub = LiveHub()
     app.state.ingest_limiter = RateLimiter(settings.ingest_rate_per_s)
     app.state.auth_failures = RateLimiter(rate_per_s=0.5, burst=20)
+    app.state.alerts = None
 
-    for module in (events, live, reports, status, planning, helpscout):
+    for module in (events, live, reports, status, planning, helpscout, alerts):
         app.include_router(module.router)
 
     # connectors: one route module per source (Chatwoot webhooks)
@@ -92,3 +102,17 @@ def create_app(settings: Settings | None = None, *, run_live_feed: bool = True, 
         return FileResponse(STATIC / "planning.html")
 
     return app
+
+
+def _alert_service(settings: Settings, app: FastAPI):
+    from pipeline.alerts.service import AlertService
+
+    ns = settings.kafka_namespace   # same naming as pipeline/kafka/admin.py, for this app's settings
+    prefix = f"{ns}." if ns else ""
+    hub = app.state.live_hub
+    return AlertService(bootstrap=settings.kafka_bootstrap, topic=f"{prefix}tablero.alerts",
+                        group=f"{ns}-tablero-alerts" if ns else "tablero-alerts",
+                        state_topic=f"{prefix}tablero.state", rules_file=settings.alerts_file,
+                        view_source=lambda: hub.view, warehouse=app.state.warehouse,
+                        smtp=settings.alerts_smtp, sender=settings.alerts_from,
+                        interval_s=settings.alerts_interval_s, max_attempts=settings.alerts_max_attempts)

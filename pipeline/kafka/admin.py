@@ -19,6 +19,9 @@ DLQ_TOPIC = f"{_PREFIX}tablero.events.dlq"
 LIVE_TOPIC = f"{_PREFIX}tablero.live"
 STATE_TOPIC = f"{_PREFIX}tablero.state"
 CONSUMER_GROUP = f"{_NS}-tablero" if _NS else "tablero"
+# alerts (issue 15): episode state and lifecycle; the group whose one member evaluates alerts
+ALERTS_TOPIC = f"{_PREFIX}tablero.alerts"
+ALERTS_GROUP = f"{_NS}-tablero-alerts" if _NS else "tablero-alerts"
 
 _WEEK_MS = 7 * 24 * 3600 * 1000
 
@@ -42,6 +45,9 @@ def topic_specs(partitions: int) -> list[TopicSpec]:
         # One record per source partition (its partial live view): compaction keeps the newest.
         TopicSpec(LIVE_TOPIC, 1, {"cleanup.policy": "compact", "segment.ms": "60000",
                                   "min.cleanable.dirty.ratio": "0.1", "max.message.bytes": "8388608"}),
+        # Alert episodes (pipeline/alerts/records.py): one partition = one owner of evaluation.
+        TopicSpec(ALERTS_TOPIC, 1, {"cleanup.policy": "compact", "segment.ms": "3600000",
+                                    "min.cleanable.dirty.ratio": "0.1"}),
     ]
 
 

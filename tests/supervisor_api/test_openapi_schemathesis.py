@@ -41,7 +41,8 @@ def api_schema(app):
 OPERATIONS = ["POST /api/v1/events", "GET /api/v1/live", "GET /api/v1/reports/queues",
               "GET /api/v1/reports/conversations", "GET /api/v1/reports/agents", "GET /api/v1/status",
               "GET /api/v1/planning/erlang", "GET /api/v1/planning/staffing",
-              "POST /api/v1/connectors/chatwoot", "POST /api/v1/connectors/helpscout"]
+              "POST /api/v1/connectors/chatwoot", "POST /api/v1/connectors/helpscout",
+              "GET /api/v1/alerts", "POST /api/v1/alerts/{episode_id}/ack"]
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 
@@ -65,7 +66,8 @@ def test_every_operation_is_documented(app):
     assert {p for p, _, _ in ops} == {"/api/v1/events", "/api/v1/live", "/api/v1/reports/queues",
                                       "/api/v1/reports/conversations", "/api/v1/reports/agents",
                                       "/api/v1/status", "/api/v1/planning/erlang", "/api/v1/planning/staffing",
-                                      "/api/v1/connectors/chatwoot", "/api/v1/connectors/helpscout"}
+                                      "/api/v1/connectors/chatwoot", "/api/v1/connectors/helpscout",
+                                      "/api/v1/alerts", "/api/v1/alerts/{episode_id}/ack"}
     for path, method, op in ops:
         assert op.get("summary"), (path, method)
         codes = set(op["responses"])
