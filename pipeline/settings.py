@@ -54,6 +54,10 @@ class Settings(BaseSettings):
                            "(a restarted worker takes its partitions back at once). Empty: host name + "
                            "data directory. Must differ between workers.")
 
+    # --- drill-down and customer journey (issue 17) ---------------------------------------------
+    repeat_contact_days: float = Field(7, gt=0, le=365, description="Repeat-contact rate: a contact counts "
+                                       "as repeated when its customer contacts again (any queue, any "
+                                       "channel) within this many days.")
 
     @field_validator("clickhouse")
     @classmethod

@@ -19,6 +19,7 @@ from supervisor_api.live_feed import LiveFeed
 from supervisor_api.live_hub import LiveHub
 from supervisor_api.rate_limit import RateLimiter
 from supervisor_api.routes import events, live, reports, status
+from supervisor_api.routes import contacts, customers, definitions  # drill-down (issue 17)
 
 STATIC = Path(__file__).resolve().parent / "static"
 log = logging.getLogger(__name__)
@@ -63,7 +64,7 @@ def create_app(settings: Settings | None = None, *, run_live_feed: bool = True, 
     app.state.ingest_limiter = RateLimiter(settings.ingest_rate_per_s)
     app.state.auth_failures = RateLimiter(rate_per_s=0.5, burst=20)
 
-    for module in (events, live, reports, status):
+    for module in (events, live, reports, status, contacts, customers, definitions):
         app.include_router(module.router)
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
@@ -75,5 +76,13 @@ def create_app(settings: Settings | None = None, *, run_live_feed: bool = True, 
     @app.get("/reports", include_in_schema=False)
     async def reports_page():
         return FileResponse(STATIC / "reports.html")
+
+    @app.get("/contacts", include_in_schema=False)  # the list behind a figure (issue 17)
+    async def contacts_page():
+        return FileResponse(STATIC / "contacts.html")
+
+    @app.get("/contact", include_in_schema=False)  # one contact and its customer's journey (issue 17)
+    async def contact_page():
+        return FileResponse(STATIC / "contact.html")
 
     return app

@@ -12,7 +12,7 @@ WITH
     map('wait_s', wait_s, 'first_response_s', first_response_s, 'handle_s', toNullable(handle_s),
         'resolution_s', resolution_s, 'sl_wait_s', sl_wait_s, 'abandon_wait_s', abandon_wait_s) AS durations
 SELECT
-    contact_id, queue, toString(channel) AS channel_name, customer, priority, tags,
+    contact_id, queue, toString(channel) AS channel, customer, priority, tags,
     created, first_assigned, answered, first_response, abandoned, closed, last_event,
     agent, agents, wait_s, first_response_s, handle_s, resolution_s, sl_wait_s, abandon_wait_s,
     replies, customer_messages, reopened, transfers, csat, threshold_s,
@@ -31,7 +31,7 @@ WHERE multiIf({outcome:String} = '', 1,
   AND ({within_sl:Int8} = -1 OR is_within_sl = {within_sl:Int8})
   AND ({first_response_within_sl:Int8} = -1 OR is_first_response_within_sl = {first_response_within_sl:Int8})
   AND ({has_handle_time:Int8} = -1 OR has_handle_time = {has_handle_time:Int8})
-  AND ({repeat:Int8} = -1 OR is_repeat = {repeat:Int8})
+  AND {{contact_repeat_filter}}
   AND arrayAll((k, op, v) -> ifNull(multiIf(op = 'gt', durations[k] > v, op = 'gte', durations[k] >= v,
                                             op = 'lt', durations[k] < v, durations[k] <= v), 0),
                {dur_keys:Array(String)}, {dur_ops:Array(String)}, {dur_values:Array(Float64)})

@@ -201,14 +201,16 @@ _INCLUDE = re.compile(r"\{\{([a-z_]+)\}\}")
 
 
 @lru_cache(maxsize=None)
-def load_query(name: str) -> str:
+def load_query(name: str, swap: tuple[tuple[str, str], ...] = ()) -> str:
     """The named SQL file, with each ``{{other}}`` replaced by ``(<other.sql>)`` (recursively):
     how every report and the contacts list share contact_measures.sql, the one definition of
-    each per-contact value."""
-    return _expand(name, ())
+    each per-contact value. ``swap`` pairs (include, replacement) change an include, e.g. an
+    optional filter for always_true (full-line ``--`` comments are dropped)."""
+    return _expand(name, (), dict(swap))
 
 
-def _expand(name: str, stack: tuple[str, ...]) -> str:
+def _expand(name: str, stack: tuple[str, ...], swap: dict[str, str] | None = None) -> str:
+    swap = swap or {}
     if name in stack:
         raise ValueError(f"query {name!r} includes itself: {' -> '.join(stack + (name,))}")
     path = QUERIES_DIR / f"{name}.sql"
@@ -216,7 +218,8 @@ def _expand(name: str, stack: tuple[str, ...]) -> str:
         raise KeyError(f"no query named {name!r} in {QUERIES_DIR}")
     text = "\n".join(line for line in path.read_text(encoding="utf-8").splitlines()
                       if not line.lstrip().startswith("--"))
-    return _INCLUDE.sub(lambda m: "(\n" + _expand(m.group(1), stack + (name,)) + "\n)", text)
+    return _INCLUDE.sub(lambda m: "(\n" + _expand(swap.get(m.group(1), m.group(1)), stack + (name,), swap)
+                        + "\n)", text)
 
 
 def run_query(client: Any, name: str, parameters: dict[str, Any]) -> list[dict[str, Any]]:
