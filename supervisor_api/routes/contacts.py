@@ -5,6 +5,7 @@ SQL is the reports' own (clickhouse/queries/contact_measures.sql)."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -15,6 +16,7 @@ from supervisor_api.deps import Principal, require
 from supervisor_api.routes.reports import apply_scope
 from supervisor_api.schemas import errors, json_response
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1/contacts", tags=["contacts"])
 
 _ERRORS = errors(400, 401, 403, 429, 503,
@@ -90,6 +92,9 @@ async def list_contacts(
             yield first
             async for chunk in chunks:
                 yield chunk
+        except Exception:  # the answer has started: all we can do is cut it short (and say why)
+            log.exception("contacts export failed mid-stream; the download is cut short")
+            raise
         finally:
             await chunks.aclose()
 
