@@ -12,7 +12,9 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import StreamingResponse
 
 from pipeline.history import contacts, definitions, reports
+from pipeline.history.clickhouse_store import ClickHouseUnavailable
 from supervisor_api.deps import Principal, require
+from supervisor_api.errors import RETRY_AFTER_S, warehouse_call
 from supervisor_api.routes.reports import apply_scope
 from supervisor_api.schemas import errors, json_response
 
@@ -29,8 +31,7 @@ MEDIA = {"csv": "text/csv", "ndjson": "application/x-ndjson"}
 
 def unavailable(request: Request, exc: Exception) -> HTTPException:
     request.app.state.warehouse.reset()
-    return HTTPException(503, f"ClickHouse unavailable: {type(exc).__name__}: {str(exc)[:200]}",
-                         headers={"Retry-After": "5"})
+    return HTTPException(503, f"ClickHouse unavailable: {str(exc)[:200]}", headers={"Retry-After": RETRY_AFTER_S})
 
 
 @router.get("", summary="The contacts behind a report figure: a page, or every row as CSV / NDJSON",
@@ -72,20 +73,18 @@ async def list_contacts(
     warehouse, qs = request.app.state.warehouse, request.app.state.queue_settings
     if format == "json":
         try:
-            page = await warehouse.call(contacts.list_page, params, drill, qs)
+            page = await warehouse_call(request, contacts.list_page, params, drill, qs)
         except reports.ReportError as exc:
             raise HTTPException(400, exc.as_dict())
-        except Exception as exc:
-            raise unavailable(request, exc)
         return json_response(page)
     chunks = warehouse.stream(contacts.export_chunks, params, drill, format, qs)
     try:  # the first chunk before the answer starts: a ClickHouse failure is still a 503
         first = await chunks.__anext__()
     except StopAsyncIteration:
         first = b""
-    except Exception as exc:
+    except ClickHouseUnavailable as exc:
         await chunks.aclose()
-        raise unavailable(request, exc)
+        raise unavailable(request, exc) from exc
 
     async def body():
         try:
@@ -133,17 +132,13 @@ def _explain(row: dict, policy, short_abandon_s: float, repeat_days: float) -> d
                         "short-abandon time and SL formula applied, and which report figures count it.")
 async def get_contact(request: Request, contact_id: str,
                       principal: Principal = Depends(require("can_read_reports"))):
-    warehouse, qs = request.app.state.warehouse, request.app.state.queue_settings
-    settings = request.app.state.settings
-    repeat_days = settings.repeat_contact_days
-    try:
-        row = await warehouse.call(contacts.contact_measures, contact_id, queue_settings=qs, repeat_days=repeat_days)
-        if row is not None and principal.can_see(row["queue"]):
-            events = await warehouse.call(contacts.contact_events, contact_id)
-        else:
-            events = []
-    except Exception as exc:
-        raise unavailable(request, exc)
+    qs = request.app.state.queue_settings
+    repeat_days = request.app.state.settings.repeat_contact_days
+    row = await warehouse_call(request, contacts.contact_measures, contact_id, queue_settings=qs,
+                               repeat_days=repeat_days)
+    events = []
+    if row is not None and principal.can_see(row["queue"]):
+        events = await warehouse_call(request, contacts.contact_events, contact_id)
     if row is None or not principal.can_see(row["queue"]):
         raise HTTPException(404, "no contact with this id in the queues this token may read")
     raw = principal.role in ("admin", "supervisor")

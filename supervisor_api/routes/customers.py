@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
 from pipeline.history import contacts, reports
 from supervisor_api.deps import Principal, require
-from supervisor_api.routes.contacts import unavailable
+from supervisor_api.errors import warehouse_call
 from supervisor_api.schemas import errors, json_response
 
 router = APIRouter(prefix="/api/v1/customers", tags=["contacts"])
@@ -29,11 +29,7 @@ async def customer_contacts(request: Request, customer: str,
     allowed = tuple(sorted(principal.queues)) if principal.queues is not None else ()
     if principal.queues is not None and not principal.queues:
         return json_response({"customer": customer, "contacts": [], "next_cursor": None})
-    try:
-        out = await request.app.state.warehouse.call(
-            contacts.customer_contacts, customer, allowed_queues=allowed,
-            queue_settings=request.app.state.queue_settings, limit=limit, before=cursor or "",
-            repeat_days=request.app.state.settings.repeat_contact_days)
-    except Exception as exc:
-        raise unavailable(request, exc)
+    out = await warehouse_call(request, contacts.customer_contacts, customer, allowed_queues=allowed,
+                               queue_settings=request.app.state.queue_settings, limit=limit,
+                               before=cursor or "", repeat_days=request.app.state.settings.repeat_contact_days)
     return json_response(out)
