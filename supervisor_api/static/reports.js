@@ -144,7 +144,9 @@
     return "/contacts?" + p.toString();
   }
   const CELL_LIST = { offered: {}, answered: { outcome: "answered" }, abandoned: { outcome: "abandoned" },
-    short_abandoned: { outcome: "short_abandoned" }, answered_within_sl: { within_sl: "true" } };
+    short_abandoned: { outcome: "short_abandoned" }, answered_within_sl: { within_sl: "true" },
+    // a mean or a rate opens the contacts it is computed from (its numerator for the service level)
+    asa_s: { outcome: "answered" }, aht_s: { outcome: "aht_counted" }, service_level: { within_sl: "true" } };
   const HANDLE_RANGES = { "<1m": { has_handle_time: "true", handle_s_lt: "60" }, "1-2m": { handle_s_gte: "60", handle_s_lt: "120" },
     "2-5m": { handle_s_gte: "120", handle_s_lt: "300" }, "5-10m": { handle_s_gte: "300", handle_s_lt: "600" },
     ">10m": { handle_s_gte: "600" } };
@@ -343,7 +345,7 @@
     ];
     for (const c of cols) {
       if (CELL_LIST[c.key]) c.link = (r) => r.start && r.end ? drillUrl(Object.assign({ from: r.start, to: r.end,
-        queue: r.queue, channel: r.channel }, CELL_LIST[c.key]), c.key === "answered_within_sl" ? "answered_within_sl" : c.key,
+        queue: r.queue, channel: r.channel }, CELL_LIST[c.key]), c.key,
         c.label + " · " + r.queue + " " + r.channel + " " + r.start) : null;
       if (defs[c.key]) c.tip = tip(c.key);
     }
