@@ -44,7 +44,8 @@ FROM
     SELECT
         *,
         leadInFrame(toNullable(created)) OVER customer_order AS next_contact_created,
-        leadInFrame(toNullable(contact_id)) OVER customer_order AS next_contact_id
+        leadInFrame(toNullable(contact_id)) OVER customer_order AS next_contact_id,
+        leadInFrame(toNullable(toString(queue))) OVER customer_order AS next_contact_queue
     FROM contacts FINAL
     WHERE created >= fromUnixTimestamp64Milli({from_ms:Int64}, 'UTC')
       AND created < fromUnixTimestamp64Milli({to_ms:Int64}, 'UTC') + toIntervalSecond(toInt64({repeat_days:Float64} * 86400))

@@ -22,7 +22,7 @@ import binascii
 import datetime as dt
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from pipeline.history import clickhouse_store
@@ -60,7 +60,6 @@ class Drill:
     ranges: tuple[tuple[str, str, float], ...] = ()   # (duration column, op, seconds)
     limit: int = 100
     cursor: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def query_parameters(self) -> dict[str, Any]:
         def flag(v: bool | None) -> int:

@@ -155,7 +155,10 @@ async def get_contact(request: Request, contact_id: str,
         timeline.append(item)
     policy = qs.for_queue(row["queue"], row["channel"]) if qs is not None else None
     short = reports.ReportParams.model_fields["short_abandon_s"].default
-    if not row["customer"]:  # the window pairs contacts without a customer too: meaningless
-        row["next_contact_id"] = row["next_contact_created"] = None
+    # the window pairs contacts without a customer too (meaningless); and a scoped token does not
+    # learn the id of a contact in a queue it may not read (the repeat flag itself stays: the
+    # metric counts the customer's return on any queue)
+    if not row["customer"] or not principal.can_see(row.get("next_contact_queue") or ""):
+        row["next_contact_id"] = row["next_contact_created"] = row["next_contact_queue"] = None
     return json_response({"contact": row, "events": timeline, "raw_events": raw,
                           "explain": _explain(row, policy, short, repeat_days)})

@@ -185,6 +185,25 @@ def test_customer_journey_across_days(bank):
         if not cursor:
             break
     assert paged == [c["contact_id"] for c in got]
-    # every contact of the journey but the newest has a next contact; repeat = within N days
-    detail = ok(bank, f"/api/v1/contacts/{got[-1]['contact_id']}")["contact"]
-    assert detail["next_contact_id"] == got[-2]["contact_id"]
+    # a contact whose customer came back within 7 days names that next contact
+    import datetime as dt
+    when = [dt.datetime.fromisoformat(c["created"].replace("Z", "+00:00")) for c in got]
+    i = next(i for i in range(1, len(got)) if when[i - 1] - when[i] <= dt.timedelta(days=7))
+    detail = ok(bank, f"/api/v1/contacts/{got[i]['contact_id']}")["contact"]
+    assert (detail["is_repeat"], detail["next_contact_id"], detail["next_contact_queue"]) == \
+        (1, got[i - 1]["contact_id"], got[i - 1]["queue"])
+
+
+def test_scoped_token_does_not_learn_other_queues_next_contact(bank):
+    row = sql(bank, """
+        SELECT contact_id, next_id FROM (
+            SELECT contact_id, queue, leadInFrame(contact_id) OVER w AS next_id,
+                   leadInFrame(queue) OVER w AS next_queue, leadInFrame(created) OVER w AS next_created, created
+            FROM contacts FINAL WHERE customer != ''
+            WINDOW w AS (PARTITION BY customer ORDER BY created, contact_id ROWS BETWEEN CURRENT ROW AND 1 FOLLOWING))
+        WHERE queue = 'PS' AND next_queue NOT IN ('PS', '') AND next_created - created < 86400
+        ORDER BY contact_id LIMIT 1""")[0]
+    assert ok(bank, f"/api/v1/contacts/{row['contact_id']}")["contact"]["next_contact_id"] == row["next_id"]
+    scoped = ok(bank, f"/api/v1/contacts/{row['contact_id']}", "ps")["contact"]
+    assert scoped["is_repeat"] == 1 and scoped["next_contact_id"] is None
+    assert row["next_id"] not in get(bank, f"/api/v1/contacts/{row['contact_id']}", "ps").text
