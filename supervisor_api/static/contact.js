@@ -57,7 +57,7 @@
     kv("applied", [["SL threshold", fmtDuration(ex.applied.threshold_s)], ["short abandon", fmtDuration(ex.applied.short_abandon_s)],
       ["SL formula", ex.applied.sl_formula || "default"], ["repeat window", ex.applied.repeat_contact_days + " days"],
       ["counted in", counted || "–"]]);
-    table("table-explain", [["key", "Value"], ["value", "", (r) => fmtValue(r.key, r.value)], ["meaning", "Meaning"],
+    table("table-explain", [["key", "Measure"], ["value", "Value", (r) => fmtValue(r.key, r.value)], ["meaning", "Meaning"],
       ["sql", "SQL", (r) => r.sql ? el("code", { class: "sql", text: r.sql }) : "(fact row)"]], ex.values,
       (r) => ({ "data-key": r.key }));
     table("table-events", [["time", "Time (UTC)"], ["since_created_s", "Since created", (e) => fmtDuration(e.since_created_s)],
