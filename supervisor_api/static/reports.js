@@ -16,6 +16,11 @@
  *                  first_response_s, customers, csat {mean, good_share, ratings}}]}
  * The previous period of the interval totals comes from a second queues request (same length,
  * immediately before, by=day).
+ * Drill-down: GET /api/v1/definitions gives each figure's tooltip and the list behind it; cards,
+ * interval-table cells, handle-time buckets, tags, the staff table's "handled" and volume-chart points
+ * link to /contacts?<the report's filters>&<the figure's list parameters> (whose total is the figure).
+ * Not linked: response-time buckets (they count responses, not contacts) and the busiest-times
+ * heatmap (the list has no weekday/hour filter).
  */
 (function () {
   "use strict";
