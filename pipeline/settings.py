@@ -132,6 +132,10 @@ class Settings(BaseSettings):
     alerts_interval_s: float = Field(0.5, gt=0, le=60, description="How often alert rules are evaluated.")
     alerts_max_attempts: int = Field(8, ge=1, le=100, description="Delivery attempts before a "
                                      "notification is kept as undeliverable.")
+    # --- drill-down and customer journey (issue 17) ---------------------------------------------
+    repeat_contact_days: float = Field(7, gt=0, le=365, description="Repeat-contact rate: a contact counts "
+                                       "as repeated when its customer contacts again (any queue, any "
+                                       "channel) within this many days.")
 
     @field_validator("clickhouse")
     @classmethod

@@ -21,6 +21,7 @@ from supervisor_api.live_hub import LiveHub
 from supervisor_api.rate_limit import RateLimiter
 from supervisor_api.routes import alerts, events, helpscout, live, reports, status
 from supervisor_api.routes import planning  # workforce planning (issue 16)
+from supervisor_api.routes import contacts, customers, definitions  # drill-down (issue 17)
 
 STATIC = Path(__file__).resolve().parent / "static"
 log = logging.getLogger(__name__)
@@ -80,7 +81,7 @@ def create_app(settings: Settings | None = None, *, run_live_feed: bool = True, 
     app.state.auth_failures = RateLimiter(rate_per_s=0.5, burst=20)
     app.state.alerts = None
 
-    for module in (events, live, reports, status, planning, helpscout, alerts):
+    for module in (events, live, reports, status, planning, helpscout, alerts, contacts, customers, definitions):
         app.include_router(module.router)
 
     # connectors: one route module per source (Chatwoot webhooks)
@@ -100,6 +101,14 @@ def create_app(settings: Settings | None = None, *, run_live_feed: bool = True, 
     @app.get("/planning", include_in_schema=False)
     async def planning_page():
         return FileResponse(STATIC / "planning.html")
+
+    @app.get("/contacts", include_in_schema=False)  # the list behind a figure (issue 17)
+    async def contacts_page():
+        return FileResponse(STATIC / "contacts.html")
+
+    @app.get("/contact", include_in_schema=False)  # one contact and its customer's journey (issue 17)
+    async def contact_page():
+        return FileResponse(STATIC / "contact.html")
 
     return app
 

@@ -89,6 +89,7 @@ class QueueRow(QueueMetrics):
     queue: str
     channel: str
     start: str
+    end: str = Field(description="End of the interval (exclusive): the drill-down's `to`.")
 
 
 class QueuesReport(BaseModel):
@@ -127,6 +128,9 @@ class Headline(BaseModel):
     resolved_on_first_reply_share: float | None
     sla_compliance: float | None
     csat: Csat
+    repeat_contacts: int = Field(description="Contacts whose customer contacted again (any queue, any "
+                                             "channel) within `params.repeat_days` days.")
+    repeat_contact_rate: float | None = Field(description="repeat_contacts / contacts with a customer.")
 
 
 class Busiest(BaseModel):

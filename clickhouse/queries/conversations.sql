@@ -1,10 +1,7 @@
 -- Conversations report headline numbers over one range (also run for the previous period).
 -- Buckets: response times over every element of response_times_s; handle time over contacts
--- with handle_s > 0. Upper bounds are exclusive (15m bucket = [0, 900)).
-WITH
-    transform(concat(queue, '/', channel), {sl_keys:Array(String)}, {sl_values:Array(Float64)},
-              transform(toString(channel), {ch_keys:Array(String)}, {ch_values:Array(Float64)},
-                        {sl_default:Float64})) AS threshold_s
+-- with handle time (has_handle_time). Upper bounds are exclusive (15m bucket = [0, 900)).
+-- Per-contact values come from contact_measures.sql (the one definition of each).
 SELECT
     count() AS conversations,
     uniqExactIf(customer, customer != '') AS customers,
@@ -12,22 +9,23 @@ SELECT
     sum(replies) AS replies_total,
     countIf(is_closed = 1) AS closed_n,
     sumIf(replies, is_closed = 1) AS replies_closed,
-    countIf(is_closed = 1 AND replies = 1 AND reopened = 0) AS resolved_first_reply,
+    toUInt64(sum(is_resolved_on_first_reply)) AS resolved_first_reply,
     count(first_response_s) AS first_responses,
     avg(first_response_s) AS first_response_avg_s,
     quantilesExactInclusive(0.5, 0.9)(first_response_s) AS first_response_q,
-    countIf(first_response_s IS NOT NULL AND first_response_s <= threshold_s) AS first_responses_within_sla,
+    toUInt64(sum(is_first_response_within_sl)) AS first_responses_within_sla,
     sum(length(response_times_s)) AS responses,
     avgArray(response_times_s) AS response_avg_s,
     quantilesExactInclusiveArray(0.5, 0.9)(response_times_s) AS response_q,
-    countIf(handle_s > 0) AS handled,
-    avgIf(handle_s, handle_s > 0) AS handle_avg_s,
-    quantilesExactInclusiveIf(0.5, 0.9)(handle_s, handle_s > 0) AS handle_q,
+    toUInt64(sum(has_handle_time)) AS handled,
+    avgIf(handle_s, has_handle_time = 1) AS handle_avg_s,
+    quantilesExactInclusiveIf(0.5, 0.9)(handle_s, has_handle_time = 1) AS handle_q,
     avg(resolution_s) AS resolution_avg_s,
     quantilesExactInclusive(0.5, 0.9)(resolution_s) AS resolution_q,
     count(csat) AS ratings,
     avg(csat) AS csat_avg,
     countIf(csat >= 4) AS ratings_good,
+    toUInt64(sum(is_repeat)) AS repeat_contacts,
     [sum(arrayCount(x -> x < 900, response_times_s)),
      sum(arrayCount(x -> x >= 900 AND x < 1800, response_times_s)),
      sum(arrayCount(x -> x >= 1800 AND x < 3600, response_times_s)),
@@ -38,17 +36,10 @@ SELECT
      sum(arrayCount(x -> x >= 43200 AND x < 86400, response_times_s)),
      sum(arrayCount(x -> x >= 86400 AND x < 172800, response_times_s)),
      sum(arrayCount(x -> x >= 172800, response_times_s))] AS response_buckets,
-    [countIf(handle_s > 0 AND handle_s < 60),
+    [countIf(has_handle_time = 1 AND handle_s < 60),
      countIf(handle_s >= 60 AND handle_s < 120),
      countIf(handle_s >= 120 AND handle_s < 300),
      countIf(handle_s >= 300 AND handle_s < 600),
      countIf(handle_s >= 600)] AS handle_buckets
-FROM contacts FINAL
-WHERE created >= fromUnixTimestamp64Milli({from_ms:Int64}, 'UTC')
-  AND created < fromUnixTimestamp64Milli({to_ms:Int64}, 'UTC')
-  AND ({queue:String} = '' OR queue = {queue:String})
-  AND (empty({allowed_queues:Array(String)}) OR has({allowed_queues:Array(String)}, queue))
-  AND ({channel:String} = '' OR channel = {channel:String})
-  AND ({agent:String} = '' OR has(agents, {agent:String}))
-  AND ({tag:String} = '' OR has(tags, {tag:String}))
+FROM {{contact_measures}}
 SETTINGS do_not_merge_across_partitions_select_final = 1

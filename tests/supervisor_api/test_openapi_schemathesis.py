@@ -42,7 +42,9 @@ OPERATIONS = ["POST /api/v1/events", "GET /api/v1/live", "GET /api/v1/reports/qu
               "GET /api/v1/reports/conversations", "GET /api/v1/reports/agents", "GET /api/v1/status",
               "GET /api/v1/planning/erlang", "GET /api/v1/planning/staffing",
               "POST /api/v1/connectors/chatwoot", "POST /api/v1/connectors/helpscout",
-              "GET /api/v1/alerts", "POST /api/v1/alerts/{episode_id}/ack"]
+              "GET /api/v1/alerts", "POST /api/v1/alerts/{episode_id}/ack",
+              "GET /api/v1/contacts", "GET /api/v1/contacts/{contact_id}",
+              "GET /api/v1/customers/{customer}/contacts", "GET /api/v1/definitions"]
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 
@@ -67,7 +69,9 @@ def test_every_operation_is_documented(app):
                                       "/api/v1/reports/conversations", "/api/v1/reports/agents",
                                       "/api/v1/status", "/api/v1/planning/erlang", "/api/v1/planning/staffing",
                                       "/api/v1/connectors/chatwoot", "/api/v1/connectors/helpscout",
-                                      "/api/v1/alerts", "/api/v1/alerts/{episode_id}/ack"}
+                                      "/api/v1/alerts", "/api/v1/alerts/{episode_id}/ack",
+                                      "/api/v1/contacts", "/api/v1/contacts/{contact_id}",
+                                      "/api/v1/customers/{customer}/contacts", "/api/v1/definitions"}
     for path, method, op in ops:
         assert op.get("summary"), (path, method)
         codes = set(op["responses"])

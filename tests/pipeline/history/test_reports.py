@@ -201,7 +201,7 @@ def test_csv_flattens(voice_db):
     text = reports.to_csv(r["rows"])
     header, first = text.splitlines()[:2]
     assert header == ("queue,channel,start,offered,answered,abandoned,short_abandoned,"
-                      "answered_within_sl,asa_s,aht_s,service_level")
+                      "answered_within_sl,asa_s,aht_s,service_level,end")
     assert first.startswith("sales,voice,2024-03-04T00:00:00+00:00,5,")
     assert reports.to_csv([{"a": {"b": None, "c": 1}, "d": [1, 2]}]) == "a.b,a.c,d\n,1,1;2\n"
 
