@@ -96,8 +96,9 @@ class WorkerRuntime:
 
     async def publish_live(self, after_batch: bool = False) -> None:
         """Partials of the partitions that changed (and of every partition once a second, so the
-        API sees this worker alive). After a batch: only changed partitions not published within
-        the live interval, so an applied batch shows at once without publishing more often."""
+        API sees this worker alive). A partial comes from the partition's live index in
+        O(rows + waiting contacts), so after a batch every changed partition goes out at once
+        (unless TABLERO_LIVE_INTERVAL_S asks for a least spacing; the timer sends it later)."""
         if not self.ready:
             return
         now = time.time()
@@ -108,7 +109,7 @@ class WorkerRuntime:
             if after_batch:
                 if p not in self._dirty or since < settings.live_interval_s:
                     continue
-            elif p not in self._dirty and since < 1.0:
+            elif (p not in self._dirty or since < settings.live_interval_s) and since < 1.0:
                 continue
             partial = self.state.partial(p, now)
             record = {"partition": p, "worker": WORKER_ID, "generated_at": now, "partial": partial}
