@@ -147,6 +147,9 @@ class ContactState:
     transfers: int = 0
     csat: int | None = None
     last_event: float = 0.0
+    # what the contact last contributed to its partition's live index (pipeline/live/live_index.py
+    # sets it): the "before" of the next event without recomputing it; not part of the state
+    live_fp: tuple | None = field(default=None, compare=False, repr=False)
 
     # -- derived views ---------------------------------------------------------------------
     @property

@@ -11,8 +11,8 @@ checks it against that function with hypothesis), without visiting the contacts:
   (`live_view.wait_age` is the one place that says how old a wait is).
 * The windowed counters ("today", "last_30m") come from *contributions*: each contact adds
   (time, what) entries -- created -> offered; answer -> answered, within SL, ASA; abandon ->
-  abandoned, short; close with handle time -> AHT; first response -> FR -- in a `SortedKeyList`
-  by time. Each window keeps its sums for the range [lo, now] it was last read at; moving to a
+  abandoned, short; close with handle time -> AHT; first response -> FR -- in a `SortedList`
+  of (time, contact id, ...) tuples. Each window keeps its sums for the range [lo, now] it was last read at; moving to a
   later range adds the entries that came in at the new end and subtracts those that left at the
   start (sliding window, amortised O(entries that moved)). A read at an earlier `now` (clock
   stepped back) or a range that starts before the pruned entries recomputes from the contacts.
@@ -25,10 +25,9 @@ contacts touched within the windows plus the open ones. No I/O, no clock: `now` 
 """
 from __future__ import annotations
 
-from operator import itemgetter
 from typing import Callable, Iterable
 
-from sortedcontainers import SortedKeyList, SortedList
+from sortedcontainers import SortedList
 
 from pipeline.live.contact_state import AgentState, ContactState
 from pipeline.live.live_view import (ABANDONED, AHT_MS, AHT_N, ANSWERED, ASA_MS, ASA_N, FR_MS, FR_N,
@@ -83,6 +82,19 @@ def _add(w: list, e: tuple, sign: int) -> None:
         w[FR_N] += sign
 
 
+class _Top:
+    """Sorts after every contact id: (t, _TOP) bounds all entries of time t from above."""
+
+    def __lt__(self, other) -> bool:
+        return False
+
+    def __gt__(self, other) -> bool:
+        return True
+
+
+_TOP = _Top()
+
+
 class _Window:
     """Sums per row key of the entries with lo <= time <= hi."""
 
@@ -102,22 +114,23 @@ class _Window:
         if self.lo <= e[0] <= self.hi:
             _add(self._row(e[3]), e, sign)
 
-    def rebuild(self, entries: SortedKeyList, lo: float, hi: float) -> None:
+    def rebuild(self, entries: SortedList, lo: float, hi: float) -> None:
         self.sums = {}
         self.lo, self.hi = lo, hi
         if lo <= hi:
-            for e in entries.irange_key(lo, hi):
+            for e in entries.irange((lo,), (hi, _TOP)):
                 _add(self._row(e[3]), e, 1)
 
-    def move(self, entries: SortedKeyList, lo: float, hi: float) -> None:
+    def move(self, entries: SortedList, lo: float, hi: float) -> None:
         """Slide to [lo, hi] with lo >= self.lo and hi >= self.hi."""
         old_lo, old_hi = self.lo, self.hi
-        if lo > old_lo:  # entries in [old_lo, lo) that were counted leave
-            for e in entries.irange_key(old_lo, min(lo, old_hi), inclusive=(True, lo > old_hi)):
+        if lo > old_lo:  # entries in [old_lo, min(lo, old_hi + 0)] that were counted and are < lo leave
+            for e in entries.irange((old_lo,), (min(lo, old_hi), _TOP)):
                 if e[0] < lo:
                     _add(self._row(e[3]), e, -1)
         if hi > old_hi:  # entries in (old_hi, hi] come in, if not before the new start
-            for e in entries.irange_key(max(old_hi, lo), hi, inclusive=(old_hi < lo, True)):
+            start = (lo,) if lo > old_hi else (old_hi, _TOP)
+            for e in entries.irange(start, (hi, _TOP)):
                 if e[0] > old_hi:
                     _add(self._row(e[3]), e, 1)
         self.lo, self.hi = lo, hi
@@ -142,7 +155,7 @@ class LiveIndex:
         self._contacts = contacts
         self.rows: dict[tuple, _Row] = {}
         self.agent_open: dict[str, list[int]] = {}
-        self.entries = SortedKeyList(key=itemgetter(0))
+        self.entries = SortedList()  # (time, contact id, kind, row key, a, b): by time first
         self.today = _Window()
         self.last = _Window()
         self.pruned_before = float("-inf")  # entries before this time were dropped
@@ -153,30 +166,96 @@ class LiveIndex:
         """What `s` contributes to the partial; equal footprints contribute the same."""
         if s is None:
             return None
-        key = (s.queue, s.channel)
-        pol = self._policy.get(key)
+        pol = self._policy.get((s.queue, s.channel))
         if pol is None:
             p = self.settings.for_queue(s.queue, s.channel)
-            pol = self._policy[key] = (p.threshold_s, p.short_abandon_s)
+            # the row key is stored once here and shared by every footprint and entry of the row
+            key = (s.queue, s.channel)
+            pol = self._policy[key] = (key, p.threshold_s, p.short_abandon_s)
+        key, threshold, short = pol
         if s.ended:
-            return (key, s.contact_id, False, "", None, None, _contributions(s, key, *pol))
+            return (key, s.contact_id, False, "", None, None, _contributions(s, key, threshold, short))
         ws = s.wait_start
         return (key, s.contact_id, True, s.assignee, ws, s.snooze_until if ws is None else None,
-                _contributions(s, key, *pol))
+                _contributions(s, key, threshold, short))
+
+    def update(self, before: tuple | None, s: ContactState) -> None:
+        """`s` changed (in place or as a new object) from footprint `before`: apply the
+        difference and remember the new footprint on the state for its next change."""
+        fp = self.footprint(s)
+        s.live_fp = fp
+        self.replace(before, fp)
+
+    def previous(self, s: ContactState | None) -> tuple | None:
+        """The footprint `s` contributed last (before an event changes it)."""
+        if s is None:
+            return None
+        fp = s.live_fp
+        return fp if fp is not None else self.footprint(s)
 
     def replace(self, old: tuple | None, new: tuple | None) -> None:
+        """Move the index from footprint `old` to `new` of one contact, touching only what
+        differs (most events change one contribution, or the wait, or the assignee)."""
         if old == new:
             return
-        if old is not None:
-            self._apply(old, -1)
-        if new is not None:
-            self._apply(new, 1)
+        if old is None or new is None or old[0] != new[0]:  # new, gone, or moved to another row
+            if old is not None:
+                self._apply(old, -1)
+            if new is not None:
+                self._apply(new, 1)
+            return
+        key, cid, o_open, o_agent, o_wait, o_snooze, o_con = old
+        _, _, n_open, n_agent, n_wait, n_snooze, n_con = new
+        row = self.rows[key]
+        if o_open != n_open or o_agent != n_agent:
+            if o_open:
+                self._assign(row, key, o_agent, -1)
+            if n_open:
+                self._assign(row, key, n_agent, 1)
+        if o_wait != n_wait:
+            if o_wait is not None:
+                row.waits.remove((o_wait, cid))
+            if n_wait is not None:
+                row.waits.add((n_wait, cid))
+        if o_snooze != n_snooze:
+            if o_snooze is not None:
+                row.snoozes.remove((o_snooze, cid))
+            if n_snooze is not None:
+                row.snoozes.add((n_snooze, cid))
+        if o_con != n_con:
+            for e in o_con:
+                if e not in n_con:
+                    self._entry(e, -1)
+            for e in n_con:
+                if e not in o_con:
+                    self._entry(e, 1)
+
+    def _assign(self, row: _Row, key: tuple, assignee: str, sign: int) -> None:
+        if assignee:
+            row.in_progress += sign
+            o = self.agent_open.get(assignee)
+            if o is None:
+                o = self.agent_open[assignee] = [0, 0, 0]
+            o[_CH_INDEX.get(key[1], 2)] += sign
+            if not any(o):
+                del self.agent_open[assignee]
+        else:
+            row.unassigned += sign
+
+    def _entry(self, e: tuple, sign: int) -> None:
+        if sign > 0:
+            self.entries.add(e)
+        else:
+            self.entries.discard(e)  # may be pruned already (then it is in no window either)
+        self.today.touch(e, sign)
+        self.last.touch(e, sign)
 
     def add(self, s: ContactState) -> None:
-        self._apply(self.footprint(s), 1)
+        s.live_fp = fp = self.footprint(s)
+        self._apply(fp, 1)
 
     def remove(self, s: ContactState) -> None:
-        self._apply(self.footprint(s), -1)
+        self._apply(self.previous(s), -1)
 
     def _apply(self, fp: tuple, sign: int) -> None:
         key, cid, open_, assignee, wait, snooze, contribs = fp
@@ -185,28 +264,13 @@ class LiveIndex:
             row = self.rows[key] = _Row()
         row.n += sign
         if open_:
-            if assignee:
-                row.in_progress += sign
-                o = self.agent_open.get(assignee)
-                if o is None:
-                    o = self.agent_open[assignee] = [0, 0, 0]
-                o[_CH_INDEX.get(key[1], 2)] += sign
-                if not any(o):
-                    del self.agent_open[assignee]
-            else:
-                row.unassigned += sign
+            self._assign(row, key, assignee, sign)
             if wait is not None:
                 (row.waits.add if sign > 0 else row.waits.remove)((wait, cid))
             elif snooze is not None:
                 (row.snoozes.add if sign > 0 else row.snoozes.remove)((snooze, cid))
-        entries = self.entries
         for e in contribs:
-            if sign > 0:
-                entries.add(e)
-            else:
-                entries.discard(e)  # may be pruned already (then it is in no window either)
-            self.today.touch(e, sign)
-            self.last.touch(e, sign)
+            self._entry(e, sign)
         if row.n == 0:
             del self.rows[key]
 
@@ -224,7 +288,7 @@ class LiveIndex:
 
     def _restore(self) -> None:
         """Re-add every contact's entries (after pruning, for a read earlier than the prune)."""
-        entries = SortedKeyList(key=itemgetter(0))
+        entries = SortedList()
         for s in self._contacts():
             fp = self.footprint(s)
             entries.update(fp[6])
@@ -235,7 +299,7 @@ class LiveIndex:
 
     def prune_before(self, t: float) -> int:
         """Drop entries before `t` (callers pass a time both windows have left for good)."""
-        i = self.entries.bisect_key_left(t)
+        i = self.entries.bisect_left((t,))
         if i:
             del self.entries[:i]
         self.pruned_before = max(self.pruned_before, t)

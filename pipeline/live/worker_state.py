@@ -115,7 +115,7 @@ class WorkerState:
             s = ContactState.from_dict(obj["c"])
             old = ps.contacts.get(s.contact_id)
             ps.contacts[s.contact_id] = s
-            ps.live.replace(ps.live.footprint(old), ps.live.footprint(s))
+            ps.live.update(ps.live.previous(old), s)
             ps.last_seen[s.contact_id] = now
         elif key.startswith(AGENT):
             a = AgentState.from_dict(obj["a"])
@@ -191,12 +191,12 @@ class WorkerState:
         state = ps.contacts.get(cid)
         had_parked = cid in ps.lot
         live = ps.live
-        before = live.footprint(state)  # before: the state may change in place
+        before = live.previous(state)  # taken now: the state may change in place
         new, results = apply_parked(state, ev, ps.lot, now)
         if new is not None:
             ps.contacts[cid] = new
             ps.last_seen[cid] = now
-            live.replace(before, live.footprint(new))
+            live.update(before, new)
         for e, outcome in results:
             kind = outcome.kind
             if e is ev:

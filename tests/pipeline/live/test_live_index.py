@@ -28,11 +28,11 @@ def test_index_partial_equals_the_partial_over_all_contacts(h, data):
     lot = ParkingLot(timeout_s=1e9)
     reads = set(data.draw(st.lists(st.integers(0, len(arrival) - 1), max_size=6)))
     for i, e in enumerate(arrival):
-        before = idx.footprint(contacts.get(e.subject))
+        before = idx.previous(contacts.get(e.subject))  # as the worker: the footprint kept on the state
         new, _ = apply_parked(contacts.get(e.subject), e, lot, 0.0)
         if new is not None:
             contacts[e.subject] = new
-            idx.replace(before, idx.footprint(new))
+            idx.update(before, new)
         if i in reads:
             # any instant: the clock may step back, land before or after the events so far
             now = data.draw(st.sampled_from(instants + [e.time, e.time - 1.5, e.time + 1800]))
