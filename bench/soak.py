@@ -7,7 +7,8 @@ simulated events (a lazily generated simulation, every id new) at a fixed rate, 
 contact.created every 50 ms that a websocket client waits for (as bench part 4). Every minute
 it samples: RSS of the `tablero up` process, consumer lag of the worker group, p50/p99 of the
 probes' publish -> websocket latency in that minute, and error lines in the process's log
-(ERROR, CRITICAL, Traceback). At the end it reports the slopes (least squares, first minute
+(ERROR, CRITICAL, Traceback). Lag counts events not committed yet, so it includes up to
+TABLERO_LAND_INTERVAL_S (1 s) of events processed but not landed: about `rate` at any moment. At the end it reports the slopes (least squares, first minute
 left out as warm-up) of RSS (MB/min) and lag (events/min): flat means about 0. Results go to
 bench/soak.json and bench/soak.md (--out-dir).
 
@@ -156,6 +157,7 @@ def summarize(samples: list[dict], minutes: float, rate: int) -> dict:
     lag_slope = slope(xs, [float(s["lag"]) for s in steady])
     p99s = [s["p99_ms"] for s in samples if s["p99_ms"] is not None]
     return {"minutes": minutes, "rate": rate, "samples": samples,
+            "slope_minutes": f"{xs[0]}-{xs[-1]}" if xs else "",
             "rss_slope_mb_per_min": None if rss_slope is None else round(rss_slope, 3),
             "lag_slope_events_per_min": None if lag_slope is None else round(lag_slope, 1),
             "worst_minute_p99_ms": max(p99s) if p99s else None,
@@ -168,7 +170,8 @@ def to_markdown(r: dict) -> str:
              f"Generated {r['generated_at']} on {r['machine']}: {r['minutes']} minutes at {r['rate']:,} events/s "
              f"(`python -m bench.soak`), dedup retention {r['retention_min']} min.", "",
              f"RSS slope {r['rss_slope_mb_per_min']} MB/min, lag slope {r['lag_slope_events_per_min']} events/min "
-             f"(least squares, minute 1 left out), worst minute p99 {r['worst_minute_p99_ms']} ms, "
+             f"(least squares over minutes {r['slope_minutes']}; "
+             f"minute 1 is left out as warm-up from 3 samples on), worst minute p99 {r['worst_minute_p99_ms']} ms, "
              f"{r['error_lines']} error lines" + (": " + " / ".join(f"`{e}`" for e in r["first_errors"])
                                                   if r["first_errors"] else "") + ".", "",
              "| minute | events sent | RSS MB | lag | probes | p50 ms | p99 ms | error lines |",

@@ -116,7 +116,7 @@ class WorkerRuntime:
             if self.pending_since is not None and not self.pending:
                 self.pending_since = None  # housekeeping has no rows: nothing waits to land
             await app.producer.flush()
-        _release_free_memory()
+        await _release_free_memory()
 
     async def publish_live(self, after_batch: bool = False) -> None:
         """Partials of the partitions that changed (and of every partition once a second, so the
@@ -154,11 +154,12 @@ def _load_malloc_trim():
 _malloc_trim = _load_malloc_trim()
 
 
-def _release_free_memory() -> None:
+async def _release_free_memory() -> None:
     """Give the C heap's free pages back to the OS (glibc keeps them after a batch's rows and
-    records are freed, so RSS would stay at the largest batch's high-water mark)."""
+    records are freed, so RSS would stay at the largest batch's high-water mark). In a thread:
+    trimming a large heap takes a while, and ctypes releases the GIL meanwhile."""
     if _malloc_trim is not None:
-        _malloc_trim(0)
+        await asyncio.to_thread(_malloc_trim, 0)
 
 
 _runtime: WorkerRuntime | None = None
