@@ -48,7 +48,13 @@ class Settings(BaseSettings):
     dedup_retention_days: float = Field(7, gt=0)
     parking_timeout_s: float = Field(300, gt=0, description="How long an event for an unknown contact "
                                      "(or not yet applicable) waits before going to the dead letters.")
-    live_interval_s: float = Field(0.25, gt=0, le=10, description="Live publication period while busy.")
+    # -- live publication and landing (issue 18): partials go out after every batch, rows land in bulk
+    live_interval_s: float = Field(0.0, ge=0, le=10, description="Least seconds between two live "
+                                   "publications of a partition (worker) and two merges (API); 0: after "
+                                   "every batch and on arrival.")
+    land_interval_s: float = Field(1.0, gt=0, le=60, description="Most seconds processed events wait "
+                                   "before their rows land in ClickHouse and their offsets commit "
+                                   "(sooner at batch_max events): few, large inserts.")
     max_event_bytes: int = Field(65536, ge=1024, description="Largest accepted event, bytes.")
     max_body_bytes: int = Field(16 * 1024 * 1024, ge=1024, description="Largest HTTP ingest body, bytes.")
     max_events_per_request: int = Field(10000, ge=1)

@@ -38,7 +38,7 @@ from datetime import datetime, tzinfo
 from typing import Iterable
 
 from pipeline.live.contact_state import AgentState, ContactState
-from pipeline.live.queue_settings import QueueSettings
+from pipeline.live.queue_settings import QueuePolicy, QueueSettings
 
 MAX_WAITING_ITEMS = 50
 LAST_WINDOW_S = 1800.0
@@ -183,13 +183,23 @@ def partial(contacts: Iterable[ContactState], agents: Iterable[AgentState], now:
 
 # -- merge ------------------------------------------------------------------------------------
 
-def _aged(starts: list, hi: int, now: float, bound: float) -> int:
-    """How many of starts[:hi] (sorted) have now - start >= bound. Searches on the very predicate
+def wait_age(start: float, now: float, policy: QueuePolicy) -> float:
+    """How old, at `now`, a wait that began at `start` is for the queue's service-level clock:
+    the one read-time age every live count uses (inside / at risk / breached, oldest wait, each
+    item's wait and time to breach). Calendar seconds here; a business-hours clock per queue
+    plugs in at this one place. Contract: never negative, and non-increasing in `start` for a
+    fixed `now` (an earlier start is never younger), which is what lets `merge` bisect the
+    sorted wait starts instead of visiting them."""
+    return max(0.0, now - start)
+
+
+def _aged(starts: list, hi: int, now: float, bound: float, policy: QueuePolicy) -> int:
+    """How many of starts[:hi] (sorted) have wait_age >= bound. Searches on the very predicate
     (monotone in start) instead of on now - bound, so float rounding cannot disagree with it."""
     lo = 0
     while lo < hi:
         mid = (lo + hi) >> 1
-        if now - starts[mid] >= bound:
+        if wait_age(starts[mid], now, policy) >= bound:
             lo = mid + 1
         else:
             hi = mid
@@ -227,9 +237,9 @@ def _den(pol, w: list) -> int:
     return pol.sl_denominator(w[ANSWERED], w[ABANDONED], w[SHORT], w[OFFERED])
 
 
-def _item(start: float, contact: str, now: float, threshold: float) -> dict:
-    age = max(0.0, now - start)
-    return {"contact": contact, "wait_s": age, "time_to_breach_s": threshold - age}
+def _item(start: float, contact: str, now: float, policy: QueuePolicy) -> dict:
+    age = wait_age(start, now, policy)
+    return {"contact": contact, "wait_s": age, "time_to_breach_s": policy.threshold_s - age}
 
 
 def merge(partials: list[dict], now: float, settings: QueueSettings) -> dict:
@@ -275,16 +285,16 @@ def merge(partials: list[dict], now: float, settings: QueueSettings) -> dict:
         for starts in row.waits:
             n = len(starts)
             waiting += n
-            at_risk_plus += _aged(starts, n, now, pol.at_risk_s)
-            breached += _aged(starts, n, now, pol.threshold_s)
+            at_risk_plus += _aged(starts, n, now, pol.at_risk_s, pol)
+            breached += _aged(starts, n, now, pol.threshold_s, pol)
             if oldest is None or starts[0] < oldest:
                 oldest = starts[0]
         for ends in row.snoozes:
             n = bisect_right(ends, now)  # snoozes over at `now` wait since their end
             if n:
                 waiting += n
-                at_risk_plus += _aged(ends, n, now, pol.at_risk_s)
-                breached += _aged(ends, n, now, pol.threshold_s)
+                at_risk_plus += _aged(ends, n, now, pol.at_risk_s, pol)
+                breached += _aged(ends, n, now, pol.threshold_s, pol)
                 if oldest is None or ends[0] < oldest:
                     oldest = ends[0]
         tops = heapq.nsmallest(MAX_WAITING_ITEMS, ((x[0], x[1]) for x in row.tops))
@@ -292,14 +302,14 @@ def merge(partials: list[dict], now: float, settings: QueueSettings) -> dict:
         den_today, den_last = _den(pol, row.today), _den(pol, row.last)
         agg = {
             "waiting": waiting, "inside_sl": waiting - at_risk_plus, "at_risk": at_risk_plus - breached,
-            "breached": breached, "oldest_wait_s": None if oldest is None else max(0.0, now - oldest),
+            "breached": breached, "oldest_wait_s": None if oldest is None else wait_age(oldest, now, pol),
             "unassigned": row.unassigned, "in_progress": row.in_progress,
-            "waiting_items": [_item(st, cid, now, thr) for st, cid in tops],
+            "waiting_items": [_item(st, cid, now, pol) for st, cid in tops],
             "today": _window_out(row.today, den_today), "last_30m": _window_out(row.last, den_last),
         }
         queues_out.append({"queue": q, "channel": c, "threshold_s": thr,
                            "at_risk_fraction": pol.at_risk_fraction, **agg})
-        by_channel.setdefault(c, []).append((row, agg, [(st, cid, thr) for st, cid in tops],
+        by_channel.setdefault(c, []).append((row, agg, [(st, cid, pol) for st, cid in tops],
                                              den_today, den_last))
 
     channels_out = [{"channel": c, **_aggregate(by_channel[c], now)}
@@ -357,7 +367,7 @@ def _aggregate(parts: list, now: float) -> dict:
         den_t += dt
         den_l += dl
     items = heapq.nsmallest(MAX_WAITING_ITEMS, items, key=lambda x: (x[0], x[1]))
-    out["waiting_items"] = [_item(st, cid, now, thr) for st, cid, thr in items]
+    out["waiting_items"] = [_item(st, cid, now, pol) for st, cid, pol in items]
     out["today"] = _window_out(today, den_t)
     out["last_30m"] = _window_out(last, den_l)
     return out
