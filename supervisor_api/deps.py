@@ -92,3 +92,17 @@ def require(check: str):
         return principal
 
     return dep
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refused with 413 as soon as it exceeds `limit` bytes (a declared
+    Content-Length over it is refused before reading)."""
+    length = request.headers.get("content-length")
+    if length and length.isdigit() and int(length) > limit:
+        raise HTTPException(413, f"body of {length} bytes is over {limit} bytes (TABLERO_MAX_BODY_BYTES)")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise HTTPException(413, f"body over {limit} bytes (TABLERO_MAX_BODY_BYTES)")
+    return bytes(body)

@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pipeline.history import clickhouse_store
 from pipeline.calendars.zones import ZoneName
 from pipeline.schemas.fields import MAX_YEAR, MIN_YEAR, MIN_TIME
+from pipeline.schemas.param_error import ParamError
 
 QUERIES_DIR = Path(__file__).resolve().parents[2] / "clickhouse" / "queries"
 DEFAULT_THRESHOLDS_S = {"voice": 20.0, "chat": 60.0, "email": 14400.0}
@@ -41,16 +42,8 @@ LAST_DATE = dt.date(MAX_YEAR, 12, 31)
 SUPPORTED_RANGE = f"{FIRST_DATE.isoformat()} .. {LAST_DATE.isoformat()}"
 
 
-class ReportError(ValueError):
+class ReportError(ParamError):
     """A bad report parameter: ``param`` names it, ``reason`` says why (for a 400 answer)."""
-
-    def __init__(self, param: str, reason: str):
-        super().__init__(f"{param}: {reason}")
-        self.param = param
-        self.reason = reason
-
-    def as_dict(self) -> dict[str, str]:
-        return {"param": self.param, "reason": self.reason}
 
 
 def _parse_moment(value: Any, name: str) -> dt.date | dt.datetime:

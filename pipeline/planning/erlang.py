@@ -32,6 +32,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from pipeline.schemas.param_error import ParamError
+
 _EPS = 1e-9
 MAX_AGENTS = 100_000
 _MAX_QUEUE_STATES = 2_000_000
@@ -40,16 +42,8 @@ _MAX_STEPS = 200_000
 MAX_TARGET_S = 86_400.0
 
 
-class ErlangError(ValueError):
+class ErlangError(ParamError):
     """A bad planning input: ``param`` names it, ``reason`` says why and what to do."""
-
-    def __init__(self, param: str, reason: str):
-        super().__init__(f"{param}: {reason}")
-        self.param = param
-        self.reason = reason
-
-    def as_dict(self) -> dict[str, str]:
-        return {"param": self.param, "reason": self.reason}
 
 
 @dataclass(frozen=True)

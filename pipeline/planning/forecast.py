@@ -34,20 +34,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from pipeline.schemas.param_error import ParamError
+
 METHODS = ("seasonal_naive", "historical_average", "ets_profile")
 _Z80, _Z95 = 1.2816, 1.9600
 
 
-class ForecastError(ValueError):
+class ForecastError(ParamError):
     """Bad forecast input: ``param`` names it, ``reason`` says what to do."""
-
-    def __init__(self, param: str, reason: str):
-        super().__init__(f"{param}: {reason}")
-        self.param = param
-        self.reason = reason
-
-    def as_dict(self) -> dict[str, str]:
-        return {"param": self.param, "reason": self.reason}
 
 
 @dataclass

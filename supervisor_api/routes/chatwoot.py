@@ -20,7 +20,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 
 from pipeline.connectors.chatwoot import PayloadError, map_webhook
 from pipeline.schemas.validation import Rejection, validate_obj
-from supervisor_api.deps import Principal, require, settings_dep
+from supervisor_api.deps import Principal, read_body, require, settings_dep
 from supervisor_api.event_producer import KafkaUnavailable
 from supervisor_api.schemas import errors, json_response
 
@@ -69,12 +69,7 @@ async def post_chatwoot(request: Request, principal: Principal = Depends(require
                         settings=Depends(settings_dep)):
     if not request.app.state.ingest_limiter.allow(principal.token_id):
         raise HTTPException(429, "ingest rate limit reached for this token", headers={"Retry-After": "1"})
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > settings.max_body_bytes:
-            raise HTTPException(413, f"body over {settings.max_body_bytes} bytes (TABLERO_MAX_BODY_BYTES)")
-    body = bytes(body)
+    body = await read_body(request, settings.max_body_bytes)
     if settings.chatwoot_secret:
         why = verify_signature(settings.chatwoot_secret, body, request.headers.get("x-chatwoot-timestamp"),
                                request.headers.get("x-chatwoot-signature"), now=time.time(),

@@ -19,7 +19,7 @@ from pydantic import BaseModel
 
 from pipeline.connectors.helpscout import HelpScoutPayloadError, map_webhook, signature_ok
 from pipeline.schemas.validation import Rejection, validate_obj
-from supervisor_api.deps import settings_dep
+from supervisor_api.deps import read_body, settings_dep
 from supervisor_api.event_producer import KafkaUnavailable
 from supervisor_api.rate_limit import RateLimiter
 from supervisor_api.schemas import errors, json_response
@@ -85,12 +85,7 @@ async def helpscout_webhook(request: Request, settings=Depends(settings_dep)):
     if not secret:
         raise HTTPException(503, "TABLERO_HELPSCOUT_SECRET is not set: set it to the webhook's secret key",
                             headers={"Retry-After": "60"})
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > settings.max_body_bytes:
-            raise HTTPException(413, f"body over {settings.max_body_bytes} bytes (TABLERO_MAX_BODY_BYTES)")
-    body = bytes(body)
+    body = await read_body(request, settings.max_body_bytes)
     if not signature_ok(body, secret, request.headers.get("x-helpscout-signature")):
         address = request.client.host if request.client else "unknown"
         if not _failures(request).allow(address):
