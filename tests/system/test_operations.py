@@ -66,7 +66,9 @@ def test_metrics_after_real_traffic_and_a_quiet_start_and_stop(kafka_bootstrap, 
             samples = wait_for(lambda: (s := scrape(stack.url))
                                and value(s, "tablero_events_consumed_total") == 32
                                and value(s, "tablero_events_dead_lettered_total", code="unknown_type") == 1
-                               and s, timeout=90, what="32 events consumed, 2 dead-lettered")
+                               # the batch lands up to a second later (landing is batched per second)
+                               and value(s, "tablero_clickhouse_insert_duration_seconds_count") >= 1
+                               and s, timeout=90, what="32 events consumed, 2 dead-lettered, rows landed")
             assert value(samples, "tablero_websocket_clients") == 1
         assert value(samples, "tablero_events_applied_total") == 30
         assert value(samples, "tablero_events_dead_lettered_total", code="malformed_json") == 1
@@ -108,8 +110,9 @@ def test_a_worker_apart_serves_its_own_metrics(kafka_bootstrap, tmp_path):
             producer.send(stack.events_topic, key=e["subject"].encode(), value=orjson.dumps(e))
         producer.flush()
         producer.close()
-        samples = wait_for(lambda: (s := scrape(url)) and value(s, "tablero_events_consumed_total") == 12 and s,
-                           timeout=90, what="12 events consumed by the worker")
+        samples = wait_for(lambda: (s := scrape(url)) and value(s, "tablero_events_consumed_total") == 12
+                           and value(s, "tablero_clickhouse_insert_duration_seconds_count") >= 1 and s,
+                           timeout=90, what="12 events consumed and landed by the worker")
         assert value(samples, "tablero_events_applied_total") == 12
         assert value(samples, "tablero_clickhouse_insert_duration_seconds_count") >= 1
         assert not any(k[0].startswith("tablero_http_") for k in samples)  # no API in this process

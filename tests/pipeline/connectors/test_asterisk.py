@@ -129,7 +129,7 @@ def test_modern_formats_every_verb():
     t = states["asterisk-1733130001.10-support"]
     assert t.customer == "+441632960001" and t.first_assigned == 1733130027  # CONNECT - ringtime 3
     assert t.answered == 1733130030 and t.transfers == 1 and t.closed == 1733130090
-    assert t.agents == ["PJSIP/201"]  # the transfer target is not counted as an agent who handled it
+    assert t.agents == ("PJSIP/201",)  # the transfer target is not counted as an agent who handled it
     transfers = {e.subject: e.data["to_agent"] for e in evs if e.type == "contact.transferred"}
     assert transfers == {"asterisk-1733130001.10-support": "300@from-internal",
                          "asterisk-1733130300.50-support": "PJSIP/300-0002"}
@@ -159,7 +159,7 @@ def test_ids_are_deterministic_and_unique():
 def test_agent_names_map_members_to_people():
     _, raw = _map(MODERN, QueueLogMapper(agent_names={"PJSIP/201": "Ana Ruiz"}))
     evs = _valid(raw)
-    assert _contacts(evs)["asterisk-1733130001.10-support"].agents == ["Ana Ruiz"]
+    assert _contacts(evs)["asterisk-1733130001.10-support"].agents == ("Ana Ruiz",)
     assert any(e.subject == "Ana Ruiz" and e.type == "agent.state_changed" for e in evs)
 
 

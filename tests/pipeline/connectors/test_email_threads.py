@@ -83,7 +83,7 @@ def test_conversation_first_response_and_replies():
     assert out[1]["data"] == {"agent": "Ana"} and out[3]["data"] == {"agent": "lea@staff.acme.test"}
     state = fold(out)[out[0]["subject"]]
     assert state.first_response - state.created == 30 * 60
-    assert state.replies == 2 and state.response_times == [1800.0, 900.0]
+    assert state.replies == 2 and state.response_times == (1800.0, 900.0)
 
 
 def test_dedup_by_message_id_and_ids_are_deterministic():

@@ -46,7 +46,8 @@ def test_created_topics_carry_the_settings_and_a_mismatch_stops_the_start(kafka_
     out = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == ",".join(sorted(f"{ns}.{t}" for t in
-                                                 ("tablero.events", "tablero.events.dlq", "tablero.live", "tablero.state")))
+                                                 ("tablero.alerts", "tablero.events", "tablero.events.dlq", "tablero.live",
+                                                      "tablero.state")))
     admin = admin_client(kafka_bootstrap)
     try:
         cfg = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, f"{ns}.tablero.events")])
