@@ -157,13 +157,13 @@ class Calendar:
         if len(self.week) != 7:
             raise CalendarError("week: seven days of blocks, Monday first")
         if self.country:
-            try:
-                _holidays.country_holidays(self.country, subdiv=self.subdiv, years=2000)
-            except NotImplementedError:
+            supported = _holidays.list_supported_countries()
+            if self.country not in supported:
                 raise CalendarError(f"public_holidays: unknown country {self.country!r} "
-                                    "(ISO 3166-1 alpha-2, e.g. 'ES')") from None
-            except Exception as exc:  # unknown subdivision
-                raise CalendarError(f"public_holidays: {exc}") from None
+                                    "(ISO 3166-1 alpha-2, e.g. 'ES')")
+            if self.subdiv is not None and self.subdiv not in supported[self.country]:
+                raise CalendarError(f"public_holidays: unknown subdiv {self.subdiv!r} for {self.country}; "
+                                    f"one of {', '.join(supported[self.country][:20])}")
 
     # -- which blocks a date has -------------------------------------------------------------
     def is_holiday(self, d: dt.date) -> bool:

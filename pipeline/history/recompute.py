@@ -17,15 +17,19 @@ from pipeline.schemas.event import Event
 
 
 
-def facts_from_rows(rows: Iterable[dict]) -> list[dict]:
-    """Event rows (sorted by subject) -> one fact row per contact."""
+def facts_from_rows(rows: Iterable[dict], queue_settings=None) -> list[dict]:
+    """Event rows (sorted by subject) -> one fact row per contact (business twins in the
+    queue's calendar of `queue_settings`, 24/7 without)."""
     out = []
     for subject, group in groupby(rows, key=lambda r: r["subject"]):
         events = [Event(r["id"], r["type"], float(r["t"]), subject, r["source"], orjson.loads(r["data"]))
                   for r in group]
         state = replay(subject, events)
         if state is not None:
-            out.append(fact_row(state))
+            if queue_settings is None:
+                out.append(fact_row(state))
+            else:
+                out.append(fact_row(state, queue_settings.calendar_for(state.queue), queue_settings.version))
     return out
 
 

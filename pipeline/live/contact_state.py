@@ -142,6 +142,10 @@ class ContactState:
     handle_ms: int = 0                    # integer ms: sums are exact in any order
     handle_segments: int = 0
     seg_start: float | None = None
+    # (start, end) of each response time and finished handle segment: the business-hours twins
+    # are measured over these spans (pipeline.history.contact_facts)
+    response_spans: list = field(default_factory=list)
+    handle_spans: list = field(default_factory=list)
     reopened: int = 0
     transfers: int = 0
     csat: int | None = None
@@ -265,6 +269,7 @@ def _step(s: ContactState, t: float, typ: str, arg: Any) -> str | None:
             s.first_response = t
         if s.pending_msg is not None:
             s.response_times.append(t - s.pending_msg)
+            s.response_spans.append((s.pending_msg, t))
             s.pending_msg = None
         _handled(s, arg)
         s.wait_start = s.snooze_until = None
@@ -338,6 +343,7 @@ def _handled(s: ContactState, agent: str) -> None:
 def _seg_end(s: ContactState, t: float) -> None:
     if s.seg_start is not None:
         s.handle_ms += round((t - s.seg_start) * 1000)
+        s.handle_spans.append((s.seg_start, t))
         s.handle_segments += 1
         s.seg_start = None
 

@@ -44,6 +44,9 @@ def test_chat_row_values():
         "wait_s": 4.0, "first_response_s": 10.0, "handle_s": 6.0, "resolution_s": 60.0, "replies": 2,
         "customer_messages": 2, "response_times_s": [10.0, 30.0], "reopened": 0, "transfers": 0,
         "csat": 5, "is_answered": 1, "is_abandoned": 0, "is_closed": 1, "last_event": T + 61,
+        # no calendar: the business twins equal calendar time (24/7)
+        "wait_business_s": 4.0, "first_response_business_s": 10.0, "handle_business_s": 6.0,
+        "resolution_business_s": 60.0, "response_times_business_s": [10.0, 30.0], "settings_version": "",
     }
 
 
@@ -69,3 +72,46 @@ def test_agent_interval_rows():
     assert agent_interval_row(a, b) == {"agent": "a1", "state": "available", "reason": "", "start": T,
                                         "end": T + 30, "duration_s": 30.0}
     assert agent_interval_row(a, AgentState("a1", "available", "", T, {"voice": 2})) is None
+
+
+def test_business_twins_in_the_queue_calendar():
+    """An email on Friday 17:00 (Madrid), first reply Monday 09:30, customer answers Monday 10:00,
+    second reply Tuesday 08:15, closed Tuesday 09:00; office 08:00-18:00 on weekdays."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from pipeline.live.queue_settings import QueueSettings
+
+    z = ZoneInfo("Europe/Madrid")
+
+    def at(day, hh, mm=0):
+        return dt.datetime(2026, 11, day, hh, mm, tzinfo=z).timestamp()
+
+    def e(i, t, kind, **data):
+        return Event(f"m{i}", f"contact.{kind}", t, "m1", "t", data)
+
+    qs = QueueSettings.from_toml("""
+site_tz = "Europe/Madrid"
+[calendars.office]
+hours = { mon = ["08:00-18:00"], tue = ["08:00-18:00"], wed = ["08:00-18:00"], thu = ["08:00-18:00"], fri = ["08:00-18:00"] }
+[queues.mail]
+channel = "email"
+calendar = "office"
+""")
+    events = [e(1, at(27, 17), "created", channel="email", queue="mail"),
+              e(2, at(30, 9, 0), "opened", agent="a1"), e(3, at(30, 9, 30), "agent_replied", agent="a1"),
+              e(4, at(30, 10), "customer_replied"), e(5, at(30, 17, 50), "opened", agent="a1"),
+              e(6, dt.datetime(2026, 12, 1, 8, 15, tzinfo=z).timestamp(),
+                "agent_replied", agent="a1"),
+              e(7, dt.datetime(2026, 12, 1, 9, tzinfo=z).timestamp(), "closed", agent="a1")]
+    s = replay("m1", events)
+    row = fact_row(s, qs.calendar_for("mail"), qs.version)
+    H = 3600.0
+    assert row["first_response_s"] == 3 * 86400 - 7.5 * H + 0  # Fri 17:00 -> Mon 09:30 = 64.5 h
+    assert row["first_response_business_s"] == 1 * H + 1.5 * H  # Fri 17-18, Mon 08-09:30
+    assert row["response_times_business_s"] == [2.5 * H, 8 * H + 0.25 * H]  # Mon 10 -> Tue 08:15
+    assert row["handle_business_s"] == 0.5 * H + (10 * 60 + 15 * 60)  # 09:00-09:30; 17:50-18, 08:00-08:15
+    assert row["resolution_business_s"] == 1 * H + 10 * H + 1 * H
+    assert row["wait_business_s"] is None and row["settings_version"] == qs.version
+    other = fact_row(s, qs.calendar_for("not-configured"), qs.version)  # 24/7
+    assert other["first_response_business_s"] == other["first_response_s"]
