@@ -4,7 +4,15 @@
 WITH
     transform(concat(queue, '/', channel), {sl_keys:Array(String)}, {sl_values:Array(Float64)},
               transform(toString(channel), {ch_keys:Array(String)}, {ch_values:Array(Float64)},
-                        {sl_default:Float64})) AS threshold_s
+                        {sl_default:Float64})) AS threshold_s,
+    -- clock and resolution target per queue (issue 14); target 0 = none
+    transform(concat(queue, '/', channel), {sl_keys:Array(String)}, {sl_business:Array(UInt8)},
+              transform(toString(channel), {ch_keys:Array(String)}, {ch_business:Array(UInt8)},
+                        toUInt8(0))) AS on_business_clock,
+    transform(concat(queue, '/', channel), {sl_keys:Array(String)}, {rt_values:Array(Float64)},
+              transform(toString(channel), {ch_keys:Array(String)}, {ch_rt_values:Array(Float64)},
+                        toFloat64(0))) AS resolution_target_s,
+    if(on_business_clock = 1, first_response_business_s, first_response_s) AS sla_first_response_s
 SELECT
     count() AS conversations,
     uniqExactIf(customer, customer != '') AS customers,
@@ -16,7 +24,7 @@ SELECT
     count(first_response_s) AS first_responses,
     avg(first_response_s) AS first_response_avg_s,
     quantilesExactInclusive(0.5, 0.9)(first_response_s) AS first_response_q,
-    countIf(first_response_s IS NOT NULL AND first_response_s <= threshold_s) AS first_responses_within_sla,
+    countIf(sla_first_response_s IS NOT NULL AND sla_first_response_s <= threshold_s) AS first_responses_within_sla,
     sum(length(response_times_s)) AS responses,
     avgArray(response_times_s) AS response_avg_s,
     quantilesExactInclusiveArray(0.5, 0.9)(response_times_s) AS response_q,
@@ -28,6 +36,21 @@ SELECT
     count(csat) AS ratings,
     avg(csat) AS csat_avg,
     countIf(csat >= 4) AS ratings_good,
+    -- business-hours twins (issue 14): same contacts, business seconds
+    avg(first_response_business_s) AS first_response_business_avg_s,
+    quantilesExactInclusive(0.5, 0.9)(first_response_business_s) AS first_response_business_q,
+    avgArray(response_times_business_s) AS response_business_avg_s,
+    quantilesExactInclusiveArray(0.5, 0.9)(response_times_business_s) AS response_business_q,
+    avgIf(handle_business_s, handle_s > 0) AS handle_business_avg_s,
+    quantilesExactInclusiveIf(0.5, 0.9)(handle_business_s, handle_s > 0) AS handle_business_q,
+    avg(resolution_business_s) AS resolution_business_avg_s,
+    quantilesExactInclusive(0.5, 0.9)(resolution_business_s) AS resolution_business_q,
+    avgIf(wait_business_s, is_answered = 1 AND wait_s IS NOT NULL) AS asa_business_avg_s,
+    avgIf(wait_s, is_answered = 1 AND wait_s IS NOT NULL) AS asa_avg_s,
+    -- resolution SLA: closed contacts of queues with a target, resolved within it
+    countIf(is_closed = 1 AND resolution_target_s > 0) AS resolutions_targeted,
+    countIf(is_closed = 1 AND resolution_target_s > 0 AND resolution_s <= resolution_target_s) AS resolved_within_target,
+    countIf(is_closed = 1 AND resolution_target_s > 0 AND resolution_business_s <= resolution_target_s) AS resolved_within_target_business,
     [sum(arrayCount(x -> x < 900, response_times_s)),
      sum(arrayCount(x -> x >= 900 AND x < 1800, response_times_s)),
      sum(arrayCount(x -> x >= 1800 AND x < 3600, response_times_s)),

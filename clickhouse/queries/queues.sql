@@ -3,6 +3,8 @@
 -- column inside other expressions). Averages are returned as sums and counts so totals can be combined.
 -- Threshold: per "queue/channel" ({sl_keys}/{sl_values}), else per channel ({ch_keys}/{ch_values}),
 -- else {sl_default}.
+-- Clock (issue 14): a queue on the business clock ({sl_business}/{ch_business}, 1 = business,
+-- parallel to sl_keys/ch_keys) measures its threshold in business seconds (the *_business_s facts).
 WITH
     toTimeZone(toDateTime(created), {tz:String}) AS local_created,
     multiIf({by:String} = '15m', toStartOfFifteenMinutes(local_created),
@@ -12,7 +14,11 @@ WITH
     transform(concat(queue, '/', channel), {sl_keys:Array(String)}, {sl_values:Array(Float64)},
               transform(toString(channel), {ch_keys:Array(String)}, {ch_values:Array(Float64)},
                         {sl_default:Float64})) AS threshold_s,
-    coalesce(wait_s, first_response_s) AS sl_wait_s,
+    transform(concat(queue, '/', channel), {sl_keys:Array(String)}, {sl_business:Array(UInt8)},
+              transform(toString(channel), {ch_keys:Array(String)}, {ch_business:Array(UInt8)},
+                        toUInt8(0))) AS on_business_clock,
+    if(on_business_clock = 1, coalesce(wait_business_s, first_response_business_s),
+       coalesce(wait_s, first_response_s)) AS sl_wait_s,
     coalesce(wait_s, (toUnixTimestamp64Milli(abandoned) - toUnixTimestamp64Milli(created)) / 1000) AS abandon_wait_s
 SELECT
     queue,
@@ -26,7 +32,10 @@ SELECT
     sumIf(wait_s, is_answered = 1 AND wait_s IS NOT NULL) AS wait_sum_s,
     countIf(is_answered = 1 AND wait_s IS NOT NULL) AS wait_n,
     sumIf(handle_s, is_closed = 1 AND is_abandoned = 0) AS handle_sum_s,
-    countIf(is_closed = 1 AND is_abandoned = 0) AS handle_n
+    countIf(is_closed = 1 AND is_abandoned = 0) AS handle_n,
+    -- business-hours twins (issue 14): same contacts, business seconds
+    sumIf(wait_business_s, is_answered = 1 AND wait_s IS NOT NULL) AS wait_business_sum_s,
+    sumIf(handle_business_s, is_closed = 1 AND is_abandoned = 0) AS handle_business_sum_s
 FROM contacts FINAL
 WHERE created >= fromUnixTimestamp64Milli({from_ms:Int64}, 'UTC')
   AND created < fromUnixTimestamp64Milli({to_ms:Int64}, 'UTC')
