@@ -15,6 +15,16 @@ Definitions (binding: docs/internal-interfaces.md and the glossary; choices made
   pipeline.live.contact_state; unassigned = no current agent; in_progress = a current agent.
 * age = max(0, now - wait start); inside_sl: age < at_risk_fraction * threshold; at_risk: up to
   the threshold; breached: age >= threshold. time_to_breach_s = threshold - age.
+* Business clock (queue setting `clock = "business"`, issue 14): age = business seconds of the
+  queue's calendar between the wait start and `now`, so a wait does not age while the calendar is
+  closed; oldest_wait_s is that age too. Items get `breach_at` (epoch at which the business age
+  reaches the threshold, None when the calendar never opens) and time_to_breach_s = breach_at - now
+  (wall seconds until the breach, closed hours included; <= 0 once breached). Such a queue row has
+  `clock: "business"` and `clock_resumes_at` (the next opening while closed; None while open).
+  The SLA clock of a contact runs only while it *waits* (see pipeline.live.contact_state): it is
+  stopped by a snooze, by an agent reply (waiting for the customer), an answer, a close or an
+  abandon, and a new wait starts at the snooze's end, the customer's next message, a reopen or a
+  transfer into a queue without an agent. The today/last_30m windows stay in calendar time.
 * offered: created in the window. answered: answered (voice/chat) or first agent reply (email)
   in the window; answered_within_sl: of those, answer - created <= threshold. abandoned: abandon
   in the window; short_abandoned: abandon - created <= short_abandon_s.
@@ -183,6 +193,26 @@ def partial(contacts: Iterable[ContactState], agents: Iterable[AgentState], now:
 
 # -- merge ------------------------------------------------------------------------------------
 
+def _aged_business(starts: list, hi: int, now: float, bound: float, cal) -> int:
+    """_aged on the business clock: business age is non-increasing in the start, so the same
+    binary search holds (O(log n) business-time computations)."""
+    lo = 0
+    biz = cal.business_seconds
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if biz(starts[mid], now) >= bound:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+def _age(start: float, now: float, pol) -> float:
+    if pol.business:
+        return pol.calendar.business_seconds(start, now)
+    return max(0.0, now - start)
+
+
 def _aged(starts: list, hi: int, now: float, bound: float) -> int:
     """How many of starts[:hi] (sorted) have now - start >= bound. Searches on the very predicate
     (monotone in start) instead of on now - bound, so float rounding cannot disagree with it."""
@@ -227,9 +257,14 @@ def _den(pol, w: list) -> int:
     return pol.sl_denominator(w[ANSWERED], w[ABANDONED], w[SHORT], w[OFFERED])
 
 
-def _item(start: float, contact: str, now: float, threshold: float) -> dict:
+def _item(start: float, contact: str, now: float, pol) -> dict:
+    if pol.business:
+        age = pol.calendar.business_seconds(start, now)
+        at = pol.calendar.add(start, pol.threshold_s)
+        return {"contact": contact, "wait_s": age, "time_to_breach_s": None if at is None else at - now,
+                "breach_at": at}
     age = max(0.0, now - start)
-    return {"contact": contact, "wait_s": age, "time_to_breach_s": threshold - age}
+    return {"contact": contact, "wait_s": age, "time_to_breach_s": pol.threshold_s - age}
 
 
 def merge(partials: list[dict], now: float, settings: QueueSettings) -> dict:
@@ -272,19 +307,24 @@ def merge(partials: list[dict], now: float, settings: QueueSettings) -> dict:
         pol = settings.for_queue(q, c)
         waiting = at_risk_plus = breached = 0
         oldest = None
+        if pol.business:
+            cal = pol.calendar
+            aged = lambda xs, n, bound: _aged_business(xs, n, now, bound, cal)  # noqa: E731
+        else:
+            aged = lambda xs, n, bound: _aged(xs, n, now, bound)  # noqa: E731
         for starts in row.waits:
             n = len(starts)
             waiting += n
-            at_risk_plus += _aged(starts, n, now, pol.at_risk_s)
-            breached += _aged(starts, n, now, pol.threshold_s)
+            at_risk_plus += aged(starts, n, pol.at_risk_s)
+            breached += aged(starts, n, pol.threshold_s)
             if oldest is None or starts[0] < oldest:
                 oldest = starts[0]
         for ends in row.snoozes:
             n = bisect_right(ends, now)  # snoozes over at `now` wait since their end
             if n:
                 waiting += n
-                at_risk_plus += _aged(ends, n, now, pol.at_risk_s)
-                breached += _aged(ends, n, now, pol.threshold_s)
+                at_risk_plus += aged(ends, n, pol.at_risk_s)
+                breached += aged(ends, n, pol.threshold_s)
                 if oldest is None or ends[0] < oldest:
                     oldest = ends[0]
         tops = heapq.nsmallest(MAX_WAITING_ITEMS, ((x[0], x[1]) for x in row.tops))
@@ -292,14 +332,18 @@ def merge(partials: list[dict], now: float, settings: QueueSettings) -> dict:
         den_today, den_last = _den(pol, row.today), _den(pol, row.last)
         agg = {
             "waiting": waiting, "inside_sl": waiting - at_risk_plus, "at_risk": at_risk_plus - breached,
-            "breached": breached, "oldest_wait_s": None if oldest is None else max(0.0, now - oldest),
+            "breached": breached, "oldest_wait_s": None if oldest is None else _age(oldest, now, pol),
             "unassigned": row.unassigned, "in_progress": row.in_progress,
-            "waiting_items": [_item(st, cid, now, thr) for st, cid in tops],
+            "waiting_items": [_item(st, cid, now, pol) for st, cid in tops],
             "today": _window_out(row.today, den_today), "last_30m": _window_out(row.last, den_last),
         }
+        clock = {}
+        if pol.business:  # calendar-clock rows keep their shape
+            clock = {"clock": "business", "clock_resumes_at":
+                     None if pol.calendar.is_open(now) else pol.calendar.next_open(now)}
         queues_out.append({"queue": q, "channel": c, "threshold_s": thr,
-                           "at_risk_fraction": pol.at_risk_fraction, **agg})
-        by_channel.setdefault(c, []).append((row, agg, [(st, cid, thr) for st, cid in tops],
+                           "at_risk_fraction": pol.at_risk_fraction, **clock, **agg})
+        by_channel.setdefault(c, []).append((row, agg, [(st, cid, pol) for st, cid in tops],
                                              den_today, den_last))
 
     channels_out = [{"channel": c, **_aggregate(by_channel[c], now)}
@@ -357,7 +401,7 @@ def _aggregate(parts: list, now: float) -> dict:
         den_t += dt
         den_l += dl
     items = heapq.nsmallest(MAX_WAITING_ITEMS, items, key=lambda x: (x[0], x[1]))
-    out["waiting_items"] = [_item(st, cid, now, thr) for st, cid, thr in items]
+    out["waiting_items"] = [_item(st, cid, now, pol) for st, cid, pol in items]
     out["today"] = _window_out(today, den_t)
     out["last_30m"] = _window_out(last, den_l)
     return out
