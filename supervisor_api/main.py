@@ -19,6 +19,7 @@ from supervisor_api.live_feed import LiveFeed
 from supervisor_api.live_hub import LiveHub
 from supervisor_api.rate_limit import RateLimiter
 from supervisor_api.routes import events, live, reports, status
+from supervisor_api.routes import recompute as recompute_route  # issue 14
 
 STATIC = Path(__file__).resolve().parent / "static"
 log = logging.getLogger(__name__)
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None, *, run_live_feed: bool = True, 
 
     for module in (events, live, reports, status):
         app.include_router(module.router)
+    app.include_router(recompute_route.router)  # issue 14: recompute / what-if while `tablero up` runs
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

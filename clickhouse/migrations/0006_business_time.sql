@@ -9,3 +9,18 @@ ALTER TABLE contacts ADD COLUMN IF NOT EXISTS handle_business_s Nullable(Float64
 ALTER TABLE contacts ADD COLUMN IF NOT EXISTS resolution_business_s Nullable(Float64) AFTER handle_business_s;
 ALTER TABLE contacts ADD COLUMN IF NOT EXISTS response_times_business_s Array(Float64) AFTER resolution_business_s;
 ALTER TABLE contacts ADD COLUMN IF NOT EXISTS settings_version LowCardinality(String) AFTER response_times_business_s;
+-- Definition versions: each queue-settings version (hash) with the time it took effect. The worker
+-- records its version when it starts landing rows (origin 'worker', effective_from = that time);
+-- `tablero recompute` records the version it rewrote history with (origin 'recompute',
+-- effective_from/effective_to = the recomputed range). `settings` is the canonical JSON.
+CREATE TABLE IF NOT EXISTS settings_versions
+(
+    version        String,
+    effective_from DateTime64(3, 'UTC'),
+    effective_to   Nullable(DateTime64(3, 'UTC')),
+    recorded_at    DateTime64(3, 'UTC'),
+    origin         LowCardinality(String),
+    settings       String
+)
+ENGINE = ReplacingMergeTree(recorded_at)
+ORDER BY (version, effective_from, origin);

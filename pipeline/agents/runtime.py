@@ -49,6 +49,7 @@ class WorkerRuntime:
         # Held while a batch (or housekeeping) changes state and until its output is delivered:
         # a rebalance waits for it, so a partition's next owner reads everything written.
         self.lock = asyncio.Lock()
+        self._version_recorded = False
 
     # -- partitions (called by the event stream's rebalance listener) ---------------------------
     def on_revoked(self) -> None:
@@ -71,8 +72,18 @@ class WorkerRuntime:
     async def handle_batch(self, records: list[Record]) -> None:
         out = self.state.process(records, time.time())
         await self.emit(out)
+        if not self._version_recorded:  # issue 14: the definition version this worker lands with
+            await self._record_version()
         self.counters.batches += 1
         self.counters.events += len(records)
+
+    async def _record_version(self) -> None:
+        from pipeline.history.recompute import record_running_version
+        try:
+            await self.warehouse.call(record_running_version, self.state.queue_settings, time.time())
+            self._version_recorded = True
+        except Exception as exc:  # best effort: retried after the next batch
+            log.warning("could not record the settings version: %r", exc)
 
     async def emit(self, out: BatchOutput) -> None:
         for dl in out.dead_letters:

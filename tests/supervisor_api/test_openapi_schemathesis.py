@@ -38,7 +38,8 @@ def api_schema(app):
 
 
 OPERATIONS = ["POST /api/v1/events", "GET /api/v1/live", "GET /api/v1/reports/queues",
-              "GET /api/v1/reports/conversations", "GET /api/v1/reports/agents", "GET /api/v1/status"]
+              "GET /api/v1/reports/conversations", "GET /api/v1/reports/agents", "GET /api/v1/status",
+              "POST /api/v1/recompute"]
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 
@@ -61,7 +62,7 @@ def test_every_operation_is_documented(app):
     ops = [(path, method, op) for path, item in doc["paths"].items() for method, op in item.items()]
     assert {p for p, _, _ in ops} == {"/api/v1/events", "/api/v1/live", "/api/v1/reports/queues",
                                       "/api/v1/reports/conversations", "/api/v1/reports/agents",
-                                      "/api/v1/status"}
+                                      "/api/v1/status", "/api/v1/recompute"}
     for path, method, op in ops:
         assert op.get("summary"), (path, method)
         codes = set(op["responses"])
