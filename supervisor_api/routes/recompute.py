@@ -6,7 +6,7 @@ settings file (TOML, `text/plain`); without it the settings the app runs with ar
 """
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict
@@ -62,12 +62,13 @@ async def recompute(
     except (QueueSettingsError, UnicodeDecodeError) as exc:
         raise HTTPException(400, {"param": "body", "reason": str(exc)[:2000]})
     try:
-        ZoneInfo(tz or current.site_tz)
+        try:
+            ZoneInfo(tz or current.site_tz)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            raise reports.ReportError("tz", f"unknown IANA time zone {str(tz)[:64]!r}; use e.g. 'Europe/Madrid'") from None
         params = reports.parse_params({"from": from_, "to": to, "tz": tz or current.site_tz, "by": by})
     except reports.ReportError as exc:
         raise HTTPException(400, exc.as_dict())
-    except (ValueError, OSError):
-        raise HTTPException(400, {"param": "tz", "reason": f"unknown IANA time zone {str(tz)[:64]!r}"})
     from_ms = int(params.start_utc.timestamp() * 1000)
     to_ms = int(params.end_utc.timestamp() * 1000)
     wh = request.app.state.warehouse
