@@ -15,6 +15,7 @@ from pipeline.history import recompute as rc
 from pipeline.history import reports
 from pipeline.live.queue_settings import QueueSettings, QueueSettingsError
 from supervisor_api.deps import Principal, current_principal
+from supervisor_api.errors import warehouse_call
 from supervisor_api.schemas import errors, json_response
 
 router = APIRouter(prefix="/api/v1", tags=["reports"])
@@ -71,17 +72,11 @@ async def recompute(
         raise HTTPException(400, exc.as_dict())
     from_ms = int(params.start_utc.timestamp() * 1000)
     to_ms = int(params.end_utc.timestamp() * 1000)
-    wh = request.app.state.warehouse
-    try:
-        if what_if:
-            result = await wh.call(rc.what_if, from_ms, to_ms, current, new, params)
-            return json_response({"mode": "what_if", "version": new.version,
-                                  "contacts": result["what_if"]["contacts_recomputed"], **result,
-                                  "side_by_side": rc.side_by_side(result)})
-        n = await wh.call(rc.recompute, from_ms, to_ms, new)
-    except Exception as exc:
-        wh.reset()
-        raise HTTPException(503, f"ClickHouse unavailable: {type(exc).__name__}: {str(exc)[:200]}",
-                            headers={"Retry-After": "5"})
+    if what_if:
+        result = await warehouse_call(request, rc.what_if, from_ms, to_ms, current, new, params)
+        return json_response({"mode": "what_if", "version": new.version,
+                              "contacts": result["what_if"]["contacts_recomputed"], **result,
+                              "side_by_side": rc.side_by_side(result)})
+    n = await warehouse_call(request, rc.recompute, from_ms, to_ms, new)
     return json_response({"mode": "rewrite", "version": new.version, "contacts": n,
                           "running_version": current.version})
