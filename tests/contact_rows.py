@@ -23,4 +23,10 @@ def fact(cid: str, created: str, **kw) -> dict:
                      ("response_times_s", "response_times_business_s")):
         row.setdefault(biz, row[cal])
     row.setdefault("settings_version", "")
+    # SLA-clock durations: no pauses unless given
+    sl = row["wait_s"] if row["wait_s"] is not None else row["first_response_s"]
+    for k, v in (("sla_wait_s", sl), ("sla_first_response_s", row["first_response_s"]),
+                 ("sla_resolution_s", row["resolution_s"])):
+        row.setdefault(k, v)
+        row.setdefault(k[:-2] + "_business_s", row[k])
     return row

@@ -9,6 +9,14 @@ ALTER TABLE contacts ADD COLUMN IF NOT EXISTS handle_business_s Nullable(Float64
 ALTER TABLE contacts ADD COLUMN IF NOT EXISTS resolution_business_s Nullable(Float64) AFTER handle_business_s;
 ALTER TABLE contacts ADD COLUMN IF NOT EXISTS response_times_business_s Array(Float64) AFTER resolution_business_s;
 ALTER TABLE contacts ADD COLUMN IF NOT EXISTS settings_version LowCardinality(String) AFTER response_times_business_s;
+-- SLA-clock durations: the same spans minus the time the SLA clock was paused (snoozed, waiting
+-- for the customer); what the service level, SLA compliance and resolution SLA judge.
+ALTER TABLE contacts ADD COLUMN IF NOT EXISTS sla_wait_s Nullable(Float64) AFTER settings_version;
+ALTER TABLE contacts ADD COLUMN IF NOT EXISTS sla_wait_business_s Nullable(Float64) AFTER sla_wait_s;
+ALTER TABLE contacts ADD COLUMN IF NOT EXISTS sla_first_response_s Nullable(Float64) AFTER sla_wait_business_s;
+ALTER TABLE contacts ADD COLUMN IF NOT EXISTS sla_first_response_business_s Nullable(Float64) AFTER sla_first_response_s;
+ALTER TABLE contacts ADD COLUMN IF NOT EXISTS sla_resolution_s Nullable(Float64) AFTER sla_first_response_business_s;
+ALTER TABLE contacts ADD COLUMN IF NOT EXISTS sla_resolution_business_s Nullable(Float64) AFTER sla_resolution_s;
 -- Definition versions: each queue-settings version (hash) with the time it took effect. The worker
 -- records its version when it starts landing rows (origin 'worker', effective_from = that time);
 -- `tablero recompute` records the version it rewrote history with (origin 'recompute',

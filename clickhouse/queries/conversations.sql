@@ -12,7 +12,9 @@ WITH
     transform(concat(queue, '/', channel), {sl_keys:Array(String)}, {rt_values:Array(Float64)},
               transform(toString(channel), {ch_keys:Array(String)}, {ch_rt_values:Array(Float64)},
                         toFloat64(0))) AS resolution_target_s,
-    if(on_business_clock = 1, first_response_business_s, first_response_s) AS sla_first_response_s
+    -- SLA-clock durations (pauses left out; rows from before migration 0006 fall back)
+    if(on_business_clock = 1, sla_first_response_business_s,
+       coalesce(sla_first_response_s, first_response_s)) AS sla_fr_s
 SELECT
     count() AS conversations,
     uniqExactIf(customer, customer != '') AS customers,
@@ -24,7 +26,7 @@ SELECT
     count(first_response_s) AS first_responses,
     avg(first_response_s) AS first_response_avg_s,
     quantilesExactInclusive(0.5, 0.9)(first_response_s) AS first_response_q,
-    countIf(sla_first_response_s IS NOT NULL AND sla_first_response_s <= threshold_s) AS first_responses_within_sla,
+    countIf(sla_fr_s IS NOT NULL AND sla_fr_s <= threshold_s) AS first_responses_within_sla,
     sum(length(response_times_s)) AS responses,
     avgArray(response_times_s) AS response_avg_s,
     quantilesExactInclusiveArray(0.5, 0.9)(response_times_s) AS response_q,
@@ -49,8 +51,10 @@ SELECT
     avgIf(wait_s, is_answered = 1 AND wait_s IS NOT NULL) AS asa_avg_s,
     -- resolution SLA: closed contacts of queues with a target, resolved within it
     countIf(is_closed = 1 AND resolution_target_s > 0) AS resolutions_targeted,
-    countIf(is_closed = 1 AND resolution_target_s > 0 AND resolution_s <= resolution_target_s) AS resolved_within_target,
-    countIf(is_closed = 1 AND resolution_target_s > 0 AND resolution_business_s <= resolution_target_s) AS resolved_within_target_business,
+    countIf(is_closed = 1 AND resolution_target_s > 0
+            AND coalesce(sla_resolution_s, resolution_s) <= resolution_target_s) AS resolved_within_target,
+    countIf(is_closed = 1 AND resolution_target_s > 0
+            AND sla_resolution_business_s <= resolution_target_s) AS resolved_within_target_business,
     [sum(arrayCount(x -> x < 900, response_times_s)),
      sum(arrayCount(x -> x >= 900 AND x < 1800, response_times_s)),
      sum(arrayCount(x -> x >= 1800 AND x < 3600, response_times_s)),

@@ -17,8 +17,10 @@ WITH
     transform(concat(queue, '/', channel), {sl_keys:Array(String)}, {sl_business:Array(UInt8)},
               transform(toString(channel), {ch_keys:Array(String)}, {ch_business:Array(UInt8)},
                         toUInt8(0))) AS on_business_clock,
-    if(on_business_clock = 1, coalesce(wait_business_s, first_response_business_s),
-       coalesce(wait_s, first_response_s)) AS sl_wait_s,
+    -- the SLA clock's wait: pauses (snoozed, waiting for the customer) left out; rows from before
+    -- migration 0006 have no sla_* values and fall back to the plain wait
+    if(on_business_clock = 1, sla_wait_business_s,
+       coalesce(sla_wait_s, wait_s, first_response_s)) AS sl_wait_s,
     coalesce(wait_s, (toUnixTimestamp64Milli(abandoned) - toUnixTimestamp64Milli(created)) / 1000) AS abandon_wait_s
 SELECT
     queue,

@@ -8,6 +8,10 @@ Business-hours twins (`*_business_s`): the same spans measured in business secon
 calendar given (the queue's: `QueueSettings.calendar_for(state.queue)`, i.e. the contact's current
 queue after transfers); without a calendar they equal the calendar-time values (24/7).
 `settings_version` is the queue-settings hash the row was computed with.
+
+SLA-clock durations (`sla_*`): the wait the service level judges (answer, else first response),
+the first response and the resolution, each minus the time the SLA clock was paused before its
+end (`ContactState.pause_spans`: snoozed, waiting for the customer), in calendar and business time.
 """
 from __future__ import annotations
 
@@ -21,6 +25,8 @@ CONTACT_COLUMNS = (
     "response_times_s", "reopened", "transfers", "csat", "is_answered", "is_abandoned",
     "is_closed", "last_event", "wait_business_s", "first_response_business_s", "handle_business_s",
     "resolution_business_s", "response_times_business_s", "settings_version",
+    "sla_wait_s", "sla_wait_business_s", "sla_first_response_s", "sla_first_response_business_s",
+    "sla_resolution_s", "sla_resolution_business_s",
 )
 AGENT_STATE_COLUMNS = ("agent", "state", "reason", "start", "end", "duration_s")
 
@@ -54,6 +60,23 @@ def fact_row(s: ContactState, calendar: Calendar | None = None, settings_version
         res_b = None if s.closed is None else biz(created, s.closed)
         handle_b = sum(biz(a, b) for a, b in s.handle_spans)
         resp_b = [biz(a, b) for a, b in s.response_spans]
+    sl_end = wait_end if wait_end is not None else s.first_response  # = coalesce(wait_s, first_response_s)
+    pauses = s.pause_spans
+    if s.pause_start is not None:
+        pauses = pauses + [(s.pause_start, float("inf"))]
+
+    def sla(end, business):
+        if end is None:
+            return None
+        if business:
+            total = biz(created, end) if biz else end - created
+        else:
+            total = end - created
+        for a, b in pauses:
+            if a < end and b > created:
+                lo, hi = max(a, created), min(b, end)
+                total -= (biz(lo, hi) if biz else hi - lo) if business else hi - lo
+        return max(total, 0.0)
     return {
         "contact_id": s.contact_id,
         "version": len(s.events),
@@ -90,6 +113,12 @@ def fact_row(s: ContactState, calendar: Calendar | None = None, settings_version
         "resolution_business_s": res_b,
         "response_times_business_s": resp_b,
         "settings_version": settings_version,
+        "sla_wait_s": sla(sl_end, False),
+        "sla_wait_business_s": sla(sl_end, True),
+        "sla_first_response_s": sla(s.first_response, False),
+        "sla_first_response_business_s": sla(s.first_response, True),
+        "sla_resolution_s": sla(s.closed, False),
+        "sla_resolution_business_s": sla(s.closed, True),
     }
 
 

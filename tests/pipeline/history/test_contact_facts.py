@@ -47,6 +47,9 @@ def test_chat_row_values():
         # no calendar: the business twins equal calendar time (24/7)
         "wait_business_s": 4.0, "first_response_business_s": 10.0, "handle_business_s": 6.0,
         "resolution_business_s": 60.0, "response_times_business_s": [10.0, 30.0], "settings_version": "",
+        # SLA clock paused while waiting for the customer: 10 -> 20 and 50 -> 60 (close)
+        "sla_wait_s": 4.0, "sla_wait_business_s": 4.0, "sla_first_response_s": 10.0,
+        "sla_first_response_business_s": 10.0, "sla_resolution_s": 40.0, "sla_resolution_business_s": 40.0,
     }
 
 
@@ -113,5 +116,32 @@ calendar = "office"
     assert row["handle_business_s"] == 0.5 * H + (10 * 60 + 15 * 60)  # 09:00-09:30; 17:50-18, 08:00-08:15
     assert row["resolution_business_s"] == 1 * H + 10 * H + 1 * H
     assert row["wait_business_s"] is None and row["settings_version"] == qs.version
+    # SLA clock: paused while waiting for the customer (Mon 09:30-10:00, Tue 08:15-09:00)
+    assert row["sla_first_response_business_s"] == row["first_response_business_s"]
+    assert row["sla_resolution_business_s"] == 12 * H - 0.5 * H - 0.75 * H
     other = fact_row(s, qs.calendar_for("not-configured"), qs.version)  # 24/7
     assert other["first_response_business_s"] == other["first_response_s"]
+
+
+def test_sla_clock_pauses_snoozes_and_waiting_for_the_customer():
+    """Email: created 0, snoozed at 100 until 1000, first reply 1300 (clock paused 100 -> 1000),
+    customer answers 2000 (paused 1300 -> 2000 waiting for the customer), snoozed at 2100 but the
+    customer writes at 2500 (snooze cancelled), reply 2600, closed 3000 (paused 2600 -> 3000)."""
+    def e(i, t, kind, **data):
+        return Event(f"s{i}", f"contact.{kind}", T + t, "s1", "t", data)
+
+    events = [e(1, 0, "created", channel="email", queue="mail"), e(2, 100, "snoozed", until=T + 1000),
+              e(3, 1300, "agent_replied", agent="a"), e(4, 2000, "customer_replied"),
+              e(5, 2100, "snoozed", until=T + 9000), e(6, 2500, "customer_replied"),
+              e(7, 2600, "agent_replied", agent="a"), e(8, 3000, "closed", agent="a")]
+    s = replay("s1", events)
+    assert s.pause_spans == [(T + 100, T + 1000), (T + 1300, T + 2000), (T + 2100, T + 2500), (T + 2600, T + 3000)]
+    row = fact_row(s)
+    assert row["first_response_s"] == 1300 and row["sla_first_response_s"] == 400
+    assert row["sla_wait_s"] == 400  # email: the SL wait is the first response
+    assert row["resolution_s"] == 3000 and row["sla_resolution_s"] == 3000 - 900 - 700 - 400 - 400
+    # any arrival order gives the same pauses
+    assert replay("s1", events[::-1]).pause_spans == s.pause_spans
+    # a restart re-folds the stored events: same pauses
+    from pipeline.live.contact_state import ContactState
+    assert ContactState.from_dict(s.to_dict()).pause_spans == s.pause_spans
