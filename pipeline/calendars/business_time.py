@@ -119,23 +119,68 @@ def _year_transitions(key: str, year: int) -> tuple[tuple[float, float], ...]:
     return tuple(out)
 
 
+class _ZoneTable:
+    """A zone's UTC-offset transitions over the UTC years seen so far (extended on demand)."""
+
+    __slots__ = ("key", "zone", "y0", "y1", "lo", "hi", "instants", "offsets", "base")
+
+    def __init__(self, key: str):
+        self.key = key
+        self.zone = ZoneInfo(key)
+        self.y0 = self.y1 = None
+
+    def _cover(self, t: float) -> None:
+        y = dt.datetime.fromtimestamp(min(max(t, -62135596800.0 + DAY * 400), 253402300799.0 - DAY * 400), _UTC).year
+        if self.y0 is None:
+            self.y0 = self.y1 = y
+        else:
+            self.y0, self.y1 = min(self.y0, y), max(self.y1, y)
+        self.lo = dt.datetime(self.y0, 1, 1, tzinfo=_UTC).timestamp()
+        self.hi = dt.datetime(self.y1 + 1, 1, 1, tzinfo=_UTC).timestamp()
+        self.base = _offset(self.zone, self.lo)
+        self.instants, self.offsets = [], []
+        for yy in range(self.y0, self.y1 + 1):
+            for t2, o in _year_transitions(self.key, yy):
+                self.instants.append(t2)
+                self.offsets.append(o)
+
+    def offset_at(self, t: float) -> float:
+        if self.y0 is None or not self.lo <= t < self.hi:
+            self._cover(t)
+        i = bisect.bisect_right(self.instants, t)
+        return self.offsets[i - 1] if i else self.base
+
+    def pieces(self, s: float, e: float) -> list[tuple[float, float, float]]:
+        """[(piece_start, piece_end, offset)] of constant offset covering [s, e)."""
+        if self.y0 is None or not (self.lo <= s < self.hi and self.lo <= e < self.hi):
+            self._cover(s)
+            self._cover(e)
+        inst = self.instants
+        i = bisect.bisect_right(inst, s)
+        off = self.offsets[i - 1] if i else self.base
+        out = []
+        cur = s
+        n = len(inst)
+        while i < n and inst[i] < e:
+            out.append((cur, inst[i], off))
+            cur, off = inst[i], self.offsets[i]
+            i += 1
+        out.append((cur, e, off))
+        return out
+
+
+_ZONES: dict[str, _ZoneTable] = {}
+
+
+def _zone_table(key: str) -> _ZoneTable:
+    z = _ZONES.get(key)
+    if z is None:
+        z = _ZONES[key] = _ZoneTable(key)
+    return z
+
+
 def _pieces(key: str, s: float, e: float) -> list[tuple[float, float, float]]:
-    """[(piece_start, piece_end, offset)] of constant offset covering [s, e)."""
-    zone = ZoneInfo(key)
-    ys = dt.datetime.fromtimestamp(s, _UTC).year
-    ye = dt.datetime.fromtimestamp(e, _UTC).year
-    out = []
-    cur, off = s, _offset(zone, s)
-    for y in range(ys, ye + 1):
-        for t, o in _year_transitions(key, y):
-            if t <= cur:
-                continue
-            if t >= e:
-                break
-            out.append((cur, t, off))
-            cur, off = t, o
-    out.append((cur, e, off))
-    return out
+    return _zone_table(key).pieces(s, e)
 
 
 # -- calendars ----------------------------------------------------------------------------------
@@ -151,6 +196,7 @@ class Calendar:
     name: str = ""
     _years: dict = field(default_factory=dict, repr=False)   # year -> (cum list, total)
     _public: dict = field(default_factory=dict, repr=False)  # year -> set of dates
+    _daycache: dict = field(default_factory=dict, repr=False)  # day number -> _day()
 
     def __post_init__(self) -> None:
         ZoneInfo(self.tz)  # fail early on an unknown zone
@@ -187,7 +233,15 @@ class Calendar:
 
     @property
     def always_open(self) -> bool:
-        return self.week == (((0, DAY),),) * 7 and not self.holidays and not self.days and not self.country
+        return self._always
+
+    @property
+    def _always(self) -> bool:
+        v = self._daycache.get("always")
+        if v is None:
+            v = self._daycache["always"] = (self.week == (((0, DAY),),) * 7 and not self.holidays
+                                            and not self.days and not self.country)
+        return v
 
     # -- wall-time arithmetic (no zone) ------------------------------------------------------
     def _year(self, y: int) -> tuple[list[int], int]:
@@ -203,18 +257,26 @@ class Calendar:
             c = self._years[y] = (cum, acc)
         return c
 
+    def _day(self, days: int) -> tuple[int, float, tuple[Block, ...]]:
+        """(year, open seconds of the year before this day, the day's blocks) for a day number."""
+        v = self._daycache.get(days)
+        if v is None:
+            d = dt.date.fromordinal(_EPOCH_ORD + days)
+            cum, _ = self._year(d.year)
+            v = self._daycache[days] = (d.year, cum[d.timetuple().tm_yday - 1], self.blocks(d))
+        return v
+
     def _in_year(self, wall: float) -> tuple[int, float]:
         """(year, open seconds from the year's start to `wall`)."""
         days = int(wall // DAY)
-        d = dt.date.fromordinal(_EPOCH_ORD + days)
+        year, base, blocks = self._day(days)
         sec = wall - days * DAY
-        cum, _ = self._year(d.year)
         part = 0.0
-        for a, b in self.blocks(d):
+        for a, b in blocks:
             if sec <= a:
                 break
-            part += min(b, sec) - a
-        return d.year, cum[d.timetuple().tm_yday - 1] + part
+            part += (b if b < sec else sec) - a
+        return year, base + part
 
     def _open_wall(self, wa: float, wb: float) -> float:
         """Open seconds of wall time in [wa, wb)."""
@@ -267,19 +329,23 @@ class Calendar:
         """Open seconds in [start, end) (epoch seconds); 0 when end <= start."""
         if end <= start:
             return 0.0
-        if self.always_open:
+        if self._always:
             return end - start
-        return sum(self._open_wall(a + o, b + o) for a, b, o in _pieces(self.tz, start, end))
+        pieces = _zone_table(self.tz).pieces(start, end)
+        if len(pieces) == 1:
+            o = pieces[0][2]
+            return self._open_wall(start + o, end + o)
+        return sum(self._open_wall(a + o, b + o) for a, b, o in pieces)
 
     def is_open(self, t: float) -> bool:
-        wall = t + _offset(ZoneInfo(self.tz), t)
+        wall = t + _zone_table(self.tz).offset_at(t)
         days = int(wall // DAY)
         sec = wall - days * DAY
         return any(a <= sec < b for a, b in self.blocks(dt.date.fromordinal(_EPOCH_ORD + days)))
 
     def next_open(self, t: float) -> float | None:
         """`t` when open, else the next instant the clock runs; None if closed for years."""
-        if self.always_open:
+        if self._always:
             return t
         cur = t
         horizon = t + _MAX_SEARCH_YEARS * 366 * DAY
@@ -300,7 +366,7 @@ class Calendar:
         has no such opening time within a few years (a calendar that never opens)."""
         if seconds <= 0:
             return t
-        if self.always_open:
+        if self._always:
             return t + seconds
         cur, rest = t, float(seconds)
         horizon = t + _MAX_SEARCH_YEARS * 366 * DAY

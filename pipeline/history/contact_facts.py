@@ -49,7 +49,7 @@ def fact_row(s: ContactState, calendar: Calendar | None = None, settings_version
     else:
         biz = calendar.business_seconds
     if biz is None:
-        wait_b, fr_b, res_b = wait_s, None, None
+        wait_b = wait_s
         fr_b = None if s.first_response is None else s.first_response - created
         res_b = None if s.closed is None else s.closed - created
         handle_b = s.handle_ms / 1000.0
@@ -60,23 +60,30 @@ def fact_row(s: ContactState, calendar: Calendar | None = None, settings_version
         res_b = None if s.closed is None else biz(created, s.closed)
         handle_b = sum(biz(a, b) for a, b in s.handle_spans)
         resp_b = [biz(a, b) for a, b in s.response_spans]
-    sl_end = wait_end if wait_end is not None else s.first_response  # = coalesce(wait_s, first_response_s)
+    # SLA clock: the same spans minus the pauses before their end (calendar and business)
     pauses = s.pause_spans
     if s.pause_start is not None:
         pauses = pauses + [(s.pause_start, float("inf"))]
 
-    def sla(end, business):
+    def sla(end, total_b):
         if end is None:
-            return None
-        if business:
-            total = biz(created, end) if biz else end - created
-        else:
-            total = end - created
+            return None, None
+        cal_t, biz_t = end - created, total_b
+        if not pauses:
+            return cal_t, biz_t
         for a, b in pauses:
             if a < end and b > created:
-                lo, hi = max(a, created), min(b, end)
-                total -= (biz(lo, hi) if biz else hi - lo) if business else hi - lo
-        return max(total, 0.0)
+                lo, hi = (a if a > created else created), (b if b < end else end)
+                cal_t -= hi - lo
+                biz_t -= biz(lo, hi) if biz else hi - lo
+        return max(cal_t, 0.0), max(biz_t, 0.0)
+
+    if wait_end is not None:  # = coalesce(wait_s, first_response_s), as the reports' SL wait
+        sla_wait = sla(wait_end, wait_b)
+    else:
+        sla_wait = sla(s.first_response, fr_b)
+    sla_fr = sla(s.first_response, fr_b)
+    sla_res = sla(s.closed, res_b)
     return {
         "contact_id": s.contact_id,
         "version": len(s.events),
@@ -113,12 +120,12 @@ def fact_row(s: ContactState, calendar: Calendar | None = None, settings_version
         "resolution_business_s": res_b,
         "response_times_business_s": resp_b,
         "settings_version": settings_version,
-        "sla_wait_s": sla(sl_end, False),
-        "sla_wait_business_s": sla(sl_end, True),
-        "sla_first_response_s": sla(s.first_response, False),
-        "sla_first_response_business_s": sla(s.first_response, True),
-        "sla_resolution_s": sla(s.closed, False),
-        "sla_resolution_business_s": sla(s.closed, True),
+        "sla_wait_s": sla_wait[0],
+        "sla_wait_business_s": sla_wait[1],
+        "sla_first_response_s": sla_fr[0],
+        "sla_first_response_business_s": sla_fr[1],
+        "sla_resolution_s": sla_res[0],
+        "sla_resolution_business_s": sla_res[1],
     }
 
 
