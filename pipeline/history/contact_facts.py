@@ -63,7 +63,7 @@ def fact_row(s: ContactState, calendar: Calendar | None = None, settings_version
     # SLA clock: the same spans minus the pauses before their end (calendar and business)
     pauses = s.pause_spans
     if s.pause_start is not None:
-        pauses = pauses + [(s.pause_start, float("inf"))]
+        pauses = pauses + ((s.pause_start, float("inf")),)
 
     def sla(end, total_b):
         if end is None:

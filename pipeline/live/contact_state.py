@@ -147,12 +147,13 @@ class ContactState:
     seg_start: float | None = None
     # (start, end) of each response time and finished handle segment: the business-hours twins
     # are measured over these spans (pipeline.history.contact_facts)
-    response_spans: list = field(default_factory=list)
-    handle_spans: list = field(default_factory=list)
+    # (tuples, not lists: () is shared, so a contact without any costs nothing)
+    response_spans: tuple = ()
+    handle_spans: tuple = ()
     # SLA clock pauses (issue 14): snoozed, or waiting for the customer after an agent reply
     awaiting_customer: bool = False
     pause_start: float | None = None
-    pause_spans: list = field(default_factory=list)       # finished pauses, (start, end)
+    pause_spans: tuple = ()                               # finished pauses, (start, end)
     reopened: int = 0
     transfers: int = 0
     csat: int | None = None
@@ -247,7 +248,7 @@ def _step(s: ContactState, t: float, typ: str, arg: Any) -> str | None:
         s.wait_start = su
         s.snooze_until = None
         if s.pause_start is not None and not s.awaiting_customer:  # ...and the SLA clock resumed
-            s.pause_spans.append((s.pause_start, su))
+            s.pause_spans += ((s.pause_start, su),)
             s.pause_start = None
     if t > s.last_event:
         s.last_event = t
@@ -280,7 +281,7 @@ def _step(s: ContactState, t: float, typ: str, arg: Any) -> str | None:
             s.first_response = t
         if s.pending_msg is not None:
             s.response_times.append(t - s.pending_msg)
-            s.response_spans.append((s.pending_msg, t))
+            s.response_spans += ((s.pending_msg, t),)
             s.pending_msg = None
         _handled(s, arg)
         s.wait_start = s.snooze_until = None
@@ -350,7 +351,7 @@ def _step(s: ContactState, t: float, typ: str, arg: Any) -> str | None:
         if s.pause_start is None:
             s.pause_start = t
     elif s.pause_start is not None:
-        s.pause_spans.append((s.pause_start, t))
+        s.pause_spans += ((s.pause_start, t),)
         s.pause_start = None
     return None
 
@@ -365,7 +366,7 @@ def _handled(s: ContactState, agent: str) -> None:
 def _seg_end(s: ContactState, t: float) -> None:
     if s.seg_start is not None:
         s.handle_ms += round((t - s.seg_start) * 1000)
-        s.handle_spans.append((s.seg_start, t))
+        s.handle_spans += ((s.seg_start, t),)
         s.handle_segments += 1
         s.seg_start = None
 

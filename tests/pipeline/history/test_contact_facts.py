@@ -135,7 +135,7 @@ def test_sla_clock_pauses_snoozes_and_waiting_for_the_customer():
               e(5, 2100, "snoozed", until=T + 9000), e(6, 2500, "customer_replied"),
               e(7, 2600, "agent_replied", agent="a"), e(8, 3000, "closed", agent="a")]
     s = replay("s1", events)
-    assert s.pause_spans == [(T + 100, T + 1000), (T + 1300, T + 2000), (T + 2100, T + 2500), (T + 2600, T + 3000)]
+    assert s.pause_spans == ((T + 100, T + 1000), (T + 1300, T + 2000), (T + 2100, T + 2500), (T + 2600, T + 3000))
     row = fact_row(s)
     assert row["first_response_s"] == 1300 and row["sla_first_response_s"] == 400
     assert row["sla_wait_s"] == 400  # email: the SL wait is the first response
