@@ -153,6 +153,7 @@ def recompute(from_: str = typer.Option(..., "--from", help="Start date/datetime
             task = progress.add_task("contacts", total=None)
             cb = lambda done, total: progress.update(task, completed=done, total=total)  # noqa: E731
             wh = get_warehouse(s.clickhouse_dsn)
+            wh.migrate_sync()  # settings_versions and the business columns exist (migration 0006)
             if what_if:
                 result = wh.call_sync(rc.what_if, from_ms, to_ms, current, new, params, progress=cb)
                 result = {"mode": "what_if", "version": new.version, **result,
