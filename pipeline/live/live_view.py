@@ -48,7 +48,7 @@ from datetime import datetime, tzinfo
 from typing import Iterable
 
 from pipeline.live.contact_state import AgentState, ContactState
-from pipeline.live.queue_settings import QueueSettings
+from pipeline.live.queue_settings import QueuePolicy, QueueSettings
 
 MAX_WAITING_ITEMS = 50
 LAST_WINDOW_S = 1800.0
@@ -193,33 +193,25 @@ def partial(contacts: Iterable[ContactState], agents: Iterable[AgentState], now:
 
 # -- merge ------------------------------------------------------------------------------------
 
-def _aged_business(starts: list, hi: int, now: float, bound: float, cal) -> int:
-    """_aged on the business clock: business age is non-increasing in the start, so the same
-    binary search holds (O(log n) business-time computations)."""
-    lo = 0
-    biz = cal.business_seconds
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if biz(starts[mid], now) >= bound:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
-
-
-def _age(start: float, now: float, pol) -> float:
-    if pol.business:
-        return pol.calendar.business_seconds(start, now)
+def wait_age(start: float, now: float, policy: QueuePolicy) -> float:
+    """How old, at `now`, a wait that began at `start` is for the queue's service-level clock:
+    the one read-time age every live count uses (inside / at risk / breached, oldest wait, each
+    item's wait and time to breach). Calendar seconds here; a business-hours clock per queue
+    plugs in at this one place. Contract: never negative, and non-increasing in `start` for a
+    fixed `now` (an earlier start is never younger), which is what lets `merge` bisect the
+    sorted wait starts instead of visiting them."""
+    if policy.business:  # issue 14: only the calendar's opening hours count (0 when end <= start)
+        return policy.calendar.business_seconds(start, now)
     return max(0.0, now - start)
 
 
-def _aged(starts: list, hi: int, now: float, bound: float) -> int:
-    """How many of starts[:hi] (sorted) have now - start >= bound. Searches on the very predicate
+def _aged(starts: list, hi: int, now: float, bound: float, policy: QueuePolicy) -> int:
+    """How many of starts[:hi] (sorted) have wait_age >= bound. Searches on the very predicate
     (monotone in start) instead of on now - bound, so float rounding cannot disagree with it."""
     lo = 0
     while lo < hi:
         mid = (lo + hi) >> 1
-        if now - starts[mid] >= bound:
+        if wait_age(starts[mid], now, policy) >= bound:
             lo = mid + 1
         else:
             hi = mid
@@ -257,14 +249,13 @@ def _den(pol, w: list) -> int:
     return pol.sl_denominator(w[ANSWERED], w[ABANDONED], w[SHORT], w[OFFERED])
 
 
-def _item(start: float, contact: str, now: float, pol) -> dict:
-    if pol.business:
-        age = pol.calendar.business_seconds(start, now)
-        at = pol.calendar.add(start, pol.threshold_s)
+def _item(start: float, contact: str, now: float, policy: QueuePolicy) -> dict:
+    age = wait_age(start, now, policy)
+    if policy.business:  # the breach instant, closed hours skipped (None: the calendar never opens)
+        at = policy.calendar.add(start, policy.threshold_s)
         return {"contact": contact, "wait_s": age, "time_to_breach_s": None if at is None else at - now,
                 "breach_at": at}
-    age = max(0.0, now - start)
-    return {"contact": contact, "wait_s": age, "time_to_breach_s": pol.threshold_s - age}
+    return {"contact": contact, "wait_s": age, "time_to_breach_s": policy.threshold_s - age}
 
 
 def merge(partials: list[dict], now: float, settings: QueueSettings) -> dict:
@@ -307,24 +298,19 @@ def merge(partials: list[dict], now: float, settings: QueueSettings) -> dict:
         pol = settings.for_queue(q, c)
         waiting = at_risk_plus = breached = 0
         oldest = None
-        if pol.business:
-            cal = pol.calendar
-            aged = lambda xs, n, bound: _aged_business(xs, n, now, bound, cal)  # noqa: E731
-        else:
-            aged = lambda xs, n, bound: _aged(xs, n, now, bound)  # noqa: E731
         for starts in row.waits:
             n = len(starts)
             waiting += n
-            at_risk_plus += aged(starts, n, pol.at_risk_s)
-            breached += aged(starts, n, pol.threshold_s)
+            at_risk_plus += _aged(starts, n, now, pol.at_risk_s, pol)
+            breached += _aged(starts, n, now, pol.threshold_s, pol)
             if oldest is None or starts[0] < oldest:
                 oldest = starts[0]
         for ends in row.snoozes:
             n = bisect_right(ends, now)  # snoozes over at `now` wait since their end
             if n:
                 waiting += n
-                at_risk_plus += aged(ends, n, pol.at_risk_s)
-                breached += aged(ends, n, pol.threshold_s)
+                at_risk_plus += _aged(ends, n, now, pol.at_risk_s, pol)
+                breached += _aged(ends, n, now, pol.threshold_s, pol)
                 if oldest is None or ends[0] < oldest:
                     oldest = ends[0]
         tops = heapq.nsmallest(MAX_WAITING_ITEMS, ((x[0], x[1]) for x in row.tops))
@@ -332,13 +318,13 @@ def merge(partials: list[dict], now: float, settings: QueueSettings) -> dict:
         den_today, den_last = _den(pol, row.today), _den(pol, row.last)
         agg = {
             "waiting": waiting, "inside_sl": waiting - at_risk_plus, "at_risk": at_risk_plus - breached,
-            "breached": breached, "oldest_wait_s": None if oldest is None else _age(oldest, now, pol),
+            "breached": breached, "oldest_wait_s": None if oldest is None else wait_age(oldest, now, pol),
             "unassigned": row.unassigned, "in_progress": row.in_progress,
             "waiting_items": [_item(st, cid, now, pol) for st, cid in tops],
             "today": _window_out(row.today, den_today), "last_30m": _window_out(row.last, den_last),
         }
         clock = {}
-        if pol.business:  # calendar-clock rows keep their shape
+        if pol.business:  # issue 14; calendar-clock rows keep their shape
             clock = {"clock": "business", "clock_resumes_at":
                      None if pol.calendar.is_open(now) else pol.calendar.next_open(now)}
         queues_out.append({"queue": q, "channel": c, "threshold_s": thr,
