@@ -70,10 +70,10 @@ class WorkerRuntime:
 
     # -- the batch path -----------------------------------------------------------------------
     async def handle_batch(self, records: list[Record]) -> None:
-        out = self.state.process(records, time.time())
-        await self.emit(out)
         if not self._version_recorded:  # issue 14: the definition version this worker lands with
             await self._record_version()
+        out = self.state.process(records, time.time())
+        await self.emit(out)
         self.counters.batches += 1
         self.counters.events += len(records)
 
