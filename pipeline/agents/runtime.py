@@ -50,6 +50,7 @@ class WorkerRuntime:
         # a rebalance waits for it, so a partition's next owner reads everything written.
         self.lock = asyncio.Lock()
         self._version_recorded = False
+        self._version_next_try = 0.0
 
     # -- partitions (called by the event stream's rebalance listener) ---------------------------
     def on_revoked(self) -> None:
@@ -70,8 +71,8 @@ class WorkerRuntime:
 
     # -- the batch path -----------------------------------------------------------------------
     async def handle_batch(self, records: list[Record]) -> None:
-        if not self._version_recorded:  # issue 14: the definition version this worker lands with
-            await self._record_version()
+        if not self._version_recorded and time.monotonic() >= self._version_next_try:
+            await self._record_version()  # issue 14: the definition version this worker lands with
         out = self.state.process(records, time.time())
         await self.emit(out)
         self.counters.batches += 1
@@ -82,7 +83,8 @@ class WorkerRuntime:
         try:
             await self.warehouse.call(record_running_version, self.state.queue_settings, time.time())
             self._version_recorded = True
-        except Exception as exc:  # best effort: retried after the next batch
+        except Exception as exc:  # best effort: retried a minute later (ClickHouse may be away)
+            self._version_next_try = time.monotonic() + 60
             log.warning("could not record the settings version: %r", exc)
 
     async def emit(self, out: BatchOutput) -> None:
