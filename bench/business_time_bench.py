@@ -58,7 +58,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--dir", type=Path, required=True)
     p.add_argument("--repeats", type=int, default=20)
     p.add_argument("--base", default="main", help="git revision whose report SQL is the 'before'")
+    p.add_argument("--synthetic-events", type=int, default=0,
+                   help="instead of the bank month: bench.reports_bench's synthetic year of N events, "
+                        "business columns filled from the calendar ones; reports over its last 30 days")
     args = p.parse_args(argv)
+    if args.synthetic_events:
+        return synthetic(args)
 
     from bench.reports_bench import _timed
     from pipeline.history import clickhouse_store, reports
@@ -97,6 +102,44 @@ def main(argv: list[str] | None = None) -> int:
     out["conversations_report_after"] = _timed(
         lambda: reports.conversations_report(client, month, queue_settings=biz), args.repeats)
     print(json.dumps({"contacts": len(facts), "events": len(events), "fact_time_s": fact, "reports": out}))
+    return 0
+
+
+def synthetic(args) -> int:
+    import datetime as dt
+
+    from bench.reports_bench import END, _timed, load_history
+    from pipeline.history import clickhouse_store, reports
+    from pipeline.history.warehouse import MIGRATIONS_DIR
+    from pipeline.live.queue_settings import QueueSettings
+
+    client = clickhouse_store.connect(f"chdb://{args.dir.resolve()}/clickhouse")
+    clickhouse_store.migrate(client, MIGRATIONS_DIR)
+    loaded = load_history(client, args.synthetic_events)
+    client.command(
+        "ALTER TABLE contacts UPDATE wait_business_s = wait_s, first_response_business_s = first_response_s, "
+        "handle_business_s = handle_s, resolution_business_s = resolution_s, "
+        "response_times_business_s = response_times_s, sla_wait_s = coalesce(wait_s, first_response_s), "
+        "sla_wait_business_s = coalesce(wait_s, first_response_s), sla_first_response_s = first_response_s, "
+        "sla_first_response_business_s = first_response_s, sla_resolution_s = resolution_s, "
+        "sla_resolution_business_s = resolution_s WHERE 1", settings={"mutations_sync": 2})
+    client.command("OPTIMIZE TABLE contacts FINAL")
+    biz = QueueSettings.from_toml('site_tz = "UTC"\n[channels.email]\nclock = "business"\nresolution_target_s = 86400\n')
+    old_sql = {n: subprocess.run(["git", "-C", str(ROOT), "show", f"{args.base}:clickhouse/queries/{n}.sql"],
+                                 check=True, capture_output=True, text=True).stdout
+               for n in ("queues", "conversations")}
+    last = END.date()
+    frm = (last - dt.timedelta(days=29)).isoformat()
+    month15 = reports.parse_params({"from": frm, "to": last.isoformat(), "by": "15m"})
+    month = reports.parse_params({"from": frm, "to": last.isoformat(), "by": "day"})
+    th, ch = reports.thresholds_from(biz)
+    out = {}
+    for name, params in (("queues", month15), ("conversations", month)):
+        out[f"{name}_sql_before"] = _timed(lambda: clickhouse_store.query_rows(
+            client, old_sql[name], params.query_parameters(th, ch)), args.repeats)
+        out[f"{name}_sql_after"] = _timed(lambda: clickhouse_store.query_rows(
+            client, reports.load_query(name), params.query_parameters(th, ch, reports.clocks_from(biz))), args.repeats)
+    print(json.dumps({**loaded, "reports": out}))
     return 0
 
 
