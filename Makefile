@@ -4,12 +4,13 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test test-fast bench bench-quick browser schemas clean help
+.PHONY: install demo test test-fast bench bench-quick bench-soak browser dovecot schemas clean help
 
 help:
 	@echo "make demo   - local Kafka + worker + API + embedded ClickHouse with simulated traffic"
 	@echo "make test   - install and run the whole suite (starts its own Kafka, uses chDB and Chromium)"
 	@echo "make bench  - the benchmark (bench/results.md); make bench-quick for a 2-minute run"
+	@echo "make bench-soak - 30 minutes at 2,000 events/s: RSS, lag, p99 each minute (bench/soak.md)"
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (found %s)" % sys.version.split()[0])'
@@ -27,10 +28,17 @@ browser:
 	  elif command -v sudo >/dev/null; then sudo apt-get install -y -q chromium; \
 	  else echo "Chromium is missing: install Debian's package 'chromium' (apt-get install chromium)"; exit 1; fi; }
 
+# Real IMAP server for the mail connector tests (started unprivileged by tests/dovecot.py).
+dovecot:
+	@test -x /usr/sbin/dovecot -a -x /usr/bin/doveadm || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get install -y -q dovecot-imapd >/dev/null || (apt-get update -q >/dev/null && apt-get install -y -q dovecot-imapd >/dev/null); \
+	  elif command -v sudo >/dev/null; then sudo apt-get install -y -q dovecot-imapd; \
+	  else echo "dovecot is missing: install Debian's package 'dovecot-imapd' (apt-get install dovecot-imapd)"; exit 1; fi; }
+
 demo: install
 	$(BIN)/tablero demo
 
-test: install browser
+test: install browser dovecot
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 test-fast: install
@@ -41,6 +49,10 @@ bench: install
 
 bench-quick: install
 	$(BIN)/python -m bench.run --quick
+
+# Endurance (not part of `make test`): python -m bench.soak --help for the knobs.
+bench-soak: install
+	$(BIN)/python -m bench.soak
 
 schemas: install
 	$(BIN)/python -m pipeline.schemas.export

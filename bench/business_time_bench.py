@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import subprocess
 import sys
 import time
@@ -33,6 +34,15 @@ threshold_s = 20
 clock = "business"
 resolution_target_s = 600
 """
+
+
+def _base_query(base: str, name: str) -> str:
+    """The named report SQL at git revision `base`, with its `{{include}}`s pasted in as
+    reports.load_query does (since issue 17 the reports include contact_measures.sql)."""
+    text = subprocess.run(["git", "-C", str(ROOT), "show", f"{base}:clickhouse/queries/{name}.sql"],
+                          check=True, capture_output=True, text=True).stdout
+    text = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
+    return re.sub(r"\{\{([a-z_]+)\}\}", lambda m: "(\n" + _base_query(base, m.group(1)) + "\n)", text)
 
 
 def process_month(queue_settings) -> tuple[float, list[dict], list[dict]]:
@@ -85,9 +95,7 @@ def main(argv: list[str] | None = None) -> int:
             clickhouse_store.insert_rows(client, table, rows[i:i + 100_000])
     client.command("OPTIMIZE TABLE contacts FINAL")
 
-    old_sql = {n: subprocess.run(["git", "-C", str(ROOT), "show", f"{args.base}:clickhouse/queries/{n}.sql"],
-                                 check=True, capture_output=True, text=True).stdout
-               for n in ("queues", "conversations")}
+    old_sql = {n: _base_query(args.base, n) for n in ("queues", "conversations")}
     month15 = reports.parse_params({"from": "1999-02-01", "to": "1999-02-28", "by": "15m"})
     month = reports.parse_params({"from": "1999-02-01", "to": "1999-02-28", "by": "day"})
     th, ch = reports.thresholds_from(biz)
@@ -125,9 +133,7 @@ def synthetic(args) -> int:
         "sla_resolution_business_s = resolution_s WHERE 1", settings={"mutations_sync": 2})
     client.command("OPTIMIZE TABLE contacts FINAL")
     biz = QueueSettings.from_toml('site_tz = "UTC"\n[channels.email]\nclock = "business"\nresolution_target_s = 86400\n')
-    old_sql = {n: subprocess.run(["git", "-C", str(ROOT), "show", f"{args.base}:clickhouse/queries/{n}.sql"],
-                                 check=True, capture_output=True, text=True).stdout
-               for n in ("queues", "conversations")}
+    old_sql = {n: _base_query(args.base, n) for n in ("queues", "conversations")}
     last = END.date()
     frm = (last - dt.timedelta(days=29)).isoformat()
     month15 = reports.parse_params({"from": frm, "to": last.isoformat(), "by": "15m"})

@@ -157,6 +157,7 @@ async def _latency_run(stack: Stack, background: list[dict], rate: int, seconds:
         per_tick = max(1, round(rate * tick))
         probe_every = 5  # ticks: a probe every 50 ms
         it = iter(background)
+        cycle = 0
         t0 = time.perf_counter()
         total = ticks = 0
         try:
@@ -164,9 +165,14 @@ async def _latency_run(stack: Stack, background: list[dict], rate: int, seconds:
                 batch = []
                 for _ in range(per_tick):
                     e = next(it, None)
-                    if e is None:
+                    if e is None:  # the background again, as new events of new contacts (no duplicates)
                         it = iter(background)
                         e = next(it)
+                        cycle += 1
+                    if cycle:
+                        e = {**e, "id": f"{e['id']}-r{cycle}"}
+                        if e["type"].startswith("contact."):
+                            e["subject"] = f"{e['subject']}-r{cycle}"
                     batch.append(e)
                 if ticks % probe_every == 0:
                     now = time.time()
@@ -279,7 +285,8 @@ async def _wait_live(stack: Stack, worker: str, partitions: int, expect_waiting:
             pass
 
 
-def bench_memory_recovery(bootstrap: str, k: int, partitions: int, produce, create_topic) -> dict[str, Any]:
+def bench_memory_recovery(bootstrap: str, k: int, partitions: int, produce, create_topic,
+                          recovery: bool = True) -> dict[str, Any]:
     import socket
 
     events = open_contacts(k)
@@ -292,6 +299,11 @@ def bench_memory_recovery(bootstrap: str, k: int, partitions: int, produce, crea
         asyncio.run(_wait_live(stack, f"{socket.gethostname()}:{stack.proc.pid}", partitions, k, 120))
         time.sleep(2)  # a steady state: the last batch landed, timers ran
         rss = rss_mb(stack.proc.pid)
+        if not recovery:
+            return {"events": k, "seconds": None, "events_per_s": None, "open_contacts": k,
+                    "rss_mb": rss.get("rss_mb"), "peak_rss_mb": rss.get("peak_rss_mb"),
+                    "notes": f"RSS of the whole `tablero up` process (worker + API + chDB) with {k:,} open "
+                             f"contacts: {rss.get('rss_mb')} MB (peak {rss.get('peak_rss_mb')} MB)"}
         stack.kill9()
         t0 = time.time()
         stack.start(wait_api=False)

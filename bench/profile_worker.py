@@ -2,6 +2,13 @@
 of every partition and the ClickHouse landing (chDB), on the bench's simulated events.
 
     python -m bench.profile_worker [--n 200000] [--batch 20000] [--profile]   (pyinstrument)
+    python -m bench.profile_worker --batch 2000 --live-times --compare-partial
+
+Timings are CPU seconds of this process (time.process_time), so other load on a shared machine
+does not inflate them. --live-times moves the simulation so its last event is now (the "today"
+and "last_30m" windows fill as on a live centre); --compare-partial also times the full-scan
+partial (live_view.partial over every contact, what each publication cost before the live
+index) on the same partitions after the same batches.
 """
 from __future__ import annotations
 
@@ -21,6 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--partitions", type=int, default=4)
     p.add_argument("--profile", action="store_true")
     p.add_argument("--no-land", action="store_true")
+    p.add_argument("--live-times", action="store_true")
+    p.add_argument("--compare-partial", action="store_true")
     args = p.parse_args(argv)
 
     from bench.run import simulated_events
@@ -31,6 +40,18 @@ def main(argv: list[str] | None = None) -> int:
     from pipeline.live.worker_state import Record, WorkerState
 
     events = simulated_events(args.n)
+    if args.live_times:
+        from datetime import datetime, timezone
+
+        def epoch(e: dict) -> float:
+            return datetime.fromisoformat(e["time"].replace("Z", "+00:00")).timestamp()
+        shift = time.time() - max(epoch(e) for e in events)
+        for e in events:
+            t = datetime.fromtimestamp(epoch(e) + shift, timezone.utc)
+            e["time"] = t.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+            if e["type"] == "contact.snoozed":
+                u = datetime.fromisoformat(e["data"]["until"].replace("Z", "+00:00")).timestamp() + shift
+                e["data"]["until"] = datetime.fromtimestamp(u, timezone.utc).isoformat().replace("+00:00", "Z")
     offsets = [0] * args.partitions
     records = []
     for e in events:
@@ -44,24 +65,33 @@ def main(argv: list[str] | None = None) -> int:
         clickhouse_store.migrate(client, MIGRATIONS_DIR)
     state = WorkerState(load_queue_settings(None, "UTC"))
     timings = {"process": 0.0, "partial": 0.0, "land": 0.0}
+    if args.compare_partial:
+        timings["partial_full_scan"] = 0.0
+    from pipeline.live.live_view import partial as full_scan
+    clock = time.process_time
 
     def run() -> None:
         for i in range(0, len(records), args.batch):
             batch = records[i:i + args.batch]
-            t = time.perf_counter()
+            t = clock()
             out = state.process(batch, time.time())
-            t1 = time.perf_counter()
+            t1 = clock()
             for part in out.partitions:
                 orjson.dumps(state.partial(part, time.time()))
-            t2 = time.perf_counter()
+            t2 = clock()
             if client is not None:
                 insert_all(client, out.rows, set())
-            t3 = time.perf_counter()
+            t3 = clock()
             timings["process"] += t1 - t
             timings["partial"] += t2 - t1
             timings["land"] += t3 - t2
+            if args.compare_partial:
+                for part in out.partitions:
+                    ps = state.partitions[part]
+                    orjson.dumps(full_scan(ps.contacts.values(), ps.agents.values(), time.time(), state.queue_settings))
+                timings["partial_full_scan"] += clock() - t3
 
-    t0 = time.perf_counter()
+    t0 = clock()
     if args.profile:
         from pyinstrument import Profiler
 
@@ -72,8 +102,12 @@ def main(argv: list[str] | None = None) -> int:
         print(prof.output_text(unicode=False, color=False, show_all=False))
     else:
         run()
-    total = time.perf_counter() - t0
-    print({k: round(v, 3) for k, v in timings.items()}, f"total {total:.2f}s", f"{len(records) / total:,.0f} events/s")
+    total = clock() - t0 - timings.get("partial_full_scan", 0.0)
+    n = len(records)
+    contacts = sum(len(ps.contacts) for ps in state.partitions.values())
+    print({k: round(v, 3) for k, v in timings.items()}, f"CPU {total:.2f}s", f"{n / total:,.0f} events/s;",
+          f"per event: " + ", ".join(f"{k} {v / n * 1e6:.1f} us" for k, v in timings.items()),
+          f"; {contacts:,} contacts in memory")
     return 0
 
 

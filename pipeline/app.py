@@ -6,6 +6,7 @@ from __future__ import annotations
 import faust
 
 from pipeline.kafka.admin import CONSUMER_GROUP
+from pipeline.kafka.security import faust_credentials
 from pipeline.settings import get_settings
 
 settings = get_settings()
@@ -15,9 +16,10 @@ app = faust.App(
     # the partitions of tablero.events through that group.
     f"{CONSUMER_GROUP}-worker",
     broker=f"kafka://{settings.kafka_bootstrap}",
+    broker_credentials=faust_credentials(settings),  # TLS / SASL (pipeline/kafka/security.py)
     store="memory://",
     topic_partitions=settings.topic_partitions,
-    topic_replication_factor=1,
+    topic_replication_factor=settings.kafka_replication_factor,
     producer_acks=-1,
     producer_max_request_size=4 * 1024 * 1024,
     consumer_auto_offset_reset="earliest",

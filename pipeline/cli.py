@@ -20,6 +20,28 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 
+# Commands whose Kafka clients need the TLS / SASL settings to work: they are checked once, before
+# the command runs, so a wrong password is one line naming the setting instead of a retry loop.
+KAFKA_COMMANDS = {"up", "worker", "api", "publish", "import", "simulate", "dlq", "live", "status"}
+
+
+@app.callback()
+def _check_kafka_access(ctx: typer.Context) -> None:
+    if ctx.invoked_subcommand not in KAFKA_COMMANDS or {"--help", "-h"} & set(sys.argv):
+        return
+    from pipeline.kafka.security import KafkaAccessError, check_access
+    from pipeline.settings import get_settings
+
+    try:
+        check_access(get_settings())
+    except SettingsError as exc:
+        print(exc, file=sys.stderr)
+        raise typer.Exit(2)
+    except KafkaAccessError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise typer.Exit(2)
+
+
 try:
     for mod in sorted(pkgutil.iter_modules(pipeline.commands.__path__), key=lambda m: m.name):
         module = importlib.import_module(f"pipeline.commands.{mod.name}")

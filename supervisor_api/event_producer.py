@@ -21,8 +21,10 @@ class KafkaUnavailable(RuntimeError):
 
 
 class EventProducer:
-    def __init__(self, bootstrap: str, topic: str = EVENTS_TOPIC, timeout_s: float = 10.0):
+    def __init__(self, bootstrap: str, topic: str = EVENTS_TOPIC, timeout_s: float = 10.0,
+                 client_kwargs: dict | None = None):
         self.bootstrap = bootstrap
+        self.client_kwargs = client_kwargs or {}  # TLS / SASL: pipeline.kafka.security.client_kwargs
         self.topic = topic
         self.timeout_s = timeout_s
         self._producer: AIOKafkaProducer | None = None
@@ -34,6 +36,7 @@ class EventProducer:
                 producer = AIOKafkaProducer(
                     bootstrap_servers=self.bootstrap, acks="all", enable_idempotence=True,
                     linger_ms=2, max_request_size=4 * 1024 * 1024, request_timeout_ms=int(self.timeout_s * 1000),
+                    **self.client_kwargs,
                 )
                 try:
                     await asyncio.wait_for(producer.start(), self.timeout_s)

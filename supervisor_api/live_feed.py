@@ -1,6 +1,8 @@
 """Reads the per-partition partial live views from `tablero.live`, merges them and hands the
-merged view to the hub: every `interval_s` while partials arrive, and at least every second so
-service-level aging moves with the clock even when nothing happens."""
+merged view to the hub: on arrival (every fetch that brought partials; `interval_s` > 0 asks
+for a least spacing), and at least every second so service-level aging moves with the clock
+even when nothing happens. Workers publish a changed partition after every batch, so the
+wallboard trails an event by one batch, one hop through Kafka and one merge."""
 from __future__ import annotations
 
 import asyncio
@@ -18,8 +20,10 @@ log = logging.getLogger(__name__)
 
 
 class LiveFeed:
-    def __init__(self, bootstrap: str, hub, queue_settings, interval_s: float = 0.25, clock=time.time):
+    def __init__(self, bootstrap: str, hub, queue_settings, interval_s: float = 0.0, clock=time.time,
+                 client_kwargs: dict | None = None):
         self.bootstrap = bootstrap
+        self.client_kwargs = client_kwargs or {}  # TLS / SASL: pipeline.kafka.security.client_kwargs
         self.hub = hub
         self.queue_settings = queue_settings
         self.interval_s = interval_s
@@ -49,7 +53,7 @@ class LiveFeed:
         while True:
             consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False,
                                         group_id=None, fetch_max_bytes=64 * 1024 * 1024,
-                                        max_partition_fetch_bytes=16 * 1024 * 1024)
+                                        max_partition_fetch_bytes=16 * 1024 * 1024, **self.client_kwargs)
             try:
                 await consumer.start()
                 parts = consumer.partitions_for_topic(LIVE_TOPIC) or {0}

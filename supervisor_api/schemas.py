@@ -92,6 +92,7 @@ class QueueRow(QueueMetrics):
     queue: str
     channel: str
     start: str
+    end: str = Field(description="End of the interval (exclusive): the drill-down's `to`.")
 
 
 class QueuesReport(BaseModel):
@@ -139,6 +140,9 @@ class Headline(BaseModel):
     resolution_time_business_s: Stat
     resolution_sla: float | None
     resolution_sla_business: float | None
+    repeat_contacts: int = Field(description="Contacts whose customer contacted again (any queue, any "
+                                             "channel) within `params.repeat_days` days.")
+    repeat_contact_rate: float | None = Field(description="repeat_contacts / contacts with a customer.")
 
 
 class Busiest(BaseModel):

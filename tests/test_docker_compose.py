@@ -1,6 +1,7 @@
 """docker-compose.yml cannot run here (no Docker engine); check its wiring against the settings."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -34,8 +35,8 @@ def test_every_tablero_variable_is_a_setting_and_loads():
         env = _env(service)
         unknown = {k for k in env if k.startswith("TABLERO_")} - fields
         assert not unknown, f"{service}: variables no setting reads: {unknown}"
-        values = {k[len("TABLERO_"):].lower(): v.replace("${TABLERO_SITE_TZ:-UTC}", "UTC")
-                  .replace("${TABLERO_ADMIN_TOKEN:-change-me}", "x") for k, v in env.items()}
+        # ${VAR:-default} as compose reads it with VAR unset
+        values = {k[len("TABLERO_"):].lower(): re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", v) for k, v in env.items()}
         s = load_settings(**values)
         assert not s.is_embedded_clickhouse, "compose runs worker and api apart: needs the ClickHouse server"
 
@@ -56,3 +57,8 @@ def test_api_port_is_published():
     env = _env("api")
     assert env["TABLERO_API_HOST"] == "0.0.0.0"
     assert f"{env['TABLERO_API_PORT']}:{env['TABLERO_API_PORT']}" in COMPOSE["services"]["api"]["ports"]
+
+
+def test_worker_metrics_port_is_exposed_to_the_network():
+    port = _env("worker")["TABLERO_METRICS_PORT"]
+    assert port in [str(p) for p in COMPOSE["services"]["worker"]["expose"]]

@@ -1,6 +1,7 @@
--- Staff report from contact facts. `handled` and `customers` count every agent in `agents`;
--- per-contact measures (closed, handle time, first response, CSAT) go to the contact's final
--- agent (`agent`), so they are not double counted when several agents worked a contact.
+-- Staff report from contact facts (contact_measures.sql). `handled` and `customers` count every
+-- agent in `agents`; per-contact measures (closed, handle time, first response, CSAT) go to the
+-- contact's final agent (`agent`), so they are not double counted when several agents worked a
+-- contact. With {agent}, contact_measures keeps the contacts the agent worked and `a` is that agent.
 SELECT
     a AS agent_name,
     count() AS handled,
@@ -8,7 +9,7 @@ SELECT
     countIf(agent = a AND is_closed = 1) AS closed_n,
     countIf(agent = a AND is_closed = 1 AND replies = 0) AS closed_without_reply,
     sumIf(handle_s, agent = a) AS handle_sum_s,
-    countIf(agent = a AND handle_s > 0) AS handle_n,
+    countIf(agent = a AND has_handle_time = 1) AS handle_n,
     avgIf(first_response_s, agent = a AND first_response_s IS NOT NULL) AS first_response_avg_s,
     countIf(agent = a AND csat IS NOT NULL) AS ratings,
     avgIf(csat, agent = a AND csat IS NOT NULL) AS csat_avg,
@@ -16,15 +17,9 @@ SELECT
     -- business-hours twins (issue 14)
     sumIf(handle_business_s, agent = a) AS handle_business_sum_s,
     avgIf(first_response_business_s, agent = a AND first_response_s IS NOT NULL) AS first_response_business_avg_s
-FROM contacts FINAL
+FROM {{contact_measures}}
 ARRAY JOIN agents AS a
-WHERE created >= fromUnixTimestamp64Milli({from_ms:Int64}, 'UTC')
-  AND created < fromUnixTimestamp64Milli({to_ms:Int64}, 'UTC')
-  AND ({queue:String} = '' OR queue = {queue:String})
-  AND (empty({allowed_queues:Array(String)}) OR has({allowed_queues:Array(String)}, queue))
-  AND ({channel:String} = '' OR channel = {channel:String})
-  AND ({agent:String} = '' OR a = {agent:String})
-  AND ({tag:String} = '' OR has(tags, {tag:String}))
+WHERE ({agent:String} = '' OR a = {agent:String})
 GROUP BY agent_name
 ORDER BY agent_name
 SETTINGS do_not_merge_across_partitions_select_final = 1

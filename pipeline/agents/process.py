@@ -7,11 +7,18 @@ even for an agent that does nothing). This service reads whole fetches with aiok
 in the same Faust worker that runs the timers and owns the producer, and it commits offsets itself
 only after the state records were acknowledged by Kafka and the rows by ClickHouse.
 
+Every batch is applied and its live partials published at once (the wallboard waits for no
+insert); its rows join the pending ones, landed together at most TABLERO_LAND_INTERVAL_S after
+the first of them (or at TABLERO_BATCH_MAX events), then the producer is flushed and the offsets
+committed. Small batches at moderate rates thus make few, large ClickHouse inserts. A rebalance
+or a clean stop lands and commits what is pending first; a crash replays it.
+
 Partitions are owned through the `tablero` consumer group with a static member id
 (TABLERO_WORKER_ID): a worker restarted after a crash gets its partitions back without waiting
 for the group to notice the crash."""
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 
@@ -19,9 +26,11 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from mode import Service
 
+from pipeline import observability
 from pipeline.kafka import log_throttle
 from pipeline.app import app, settings
 from pipeline.kafka.admin import CONSUMER_GROUP, EVENTS_TOPIC, STATE_TOPIC
+from pipeline.kafka.security import client_kwargs
 from pipeline.kafka.state_restore import read_state
 from pipeline.agents.runtime import Record, runtime
 
@@ -37,9 +46,10 @@ class _Ownership(ConsumerRebalanceListener):
     async def on_partitions_revoked(self, revoked) -> None:
         rt = runtime()
         self.stream.generation += 1  # a batch fetched before this point is not processed
-        async with rt.lock:  # the batch in flight finishes and commits first
-            await app.producer.flush()
+        async with rt.lock:  # the batch in flight finishes; processed batches land and commit first
+            await self.stream.land_and_commit()
             rt.on_revoked()
+        observability.forget_partitions(tp.partition for tp in revoked)
 
     async def on_partitions_assigned(self, assigned) -> None:
         rt = runtime()
@@ -55,6 +65,11 @@ class _Ownership(ConsumerRebalanceListener):
 class EventStream(Service):
     consumer: AIOKafkaConsumer | None = None
     generation = 0
+    # next offset per partition of the batches processed but not yet landed and committed
+    uncommitted: dict = {}
+
+    def __post_init__(self) -> None:
+        self.uncommitted = {}
 
     async def on_start(self) -> None:
         log_throttle.install()  # Faust has set up logging by now; a broker away must not flood it
@@ -70,12 +85,20 @@ class EventStream(Service):
             heartbeat_interval_ms=1000,
             max_partition_fetch_bytes=8 * 1024 * 1024,
             fetch_max_bytes=64 * 1024 * 1024,
+            **client_kwargs("aiokafka"),
         )
         self.consumer.subscribe([EVENTS_TOPIC], listener=_Ownership(self))
         await self.consumer.start()
 
     async def on_stop(self) -> None:
         if self.consumer is not None:
+            rt = runtime()
+            try:  # a clean stop leaves nothing processed but uncommitted (a restart would replay it)
+                async with rt.lock:
+                    if rt.ready:
+                        await asyncio.wait_for(self.land_and_commit(), 20)
+            except Exception as exc:  # noqa: BLE001 - replayed and deduplicated after the restart
+                log.warning("stopping with processed events not committed (%r); they are replayed", exc)
             await self.consumer.stop()  # a static member keeps its partitions for the session timeout
 
     @Service.task
@@ -95,6 +118,10 @@ class EventStream(Service):
         batches = await self.consumer.getmany(timeout_ms=int(settings.batch_within_s * 1000),
                                               max_records=settings.batch_max)
         if not batches:
+            if rt.landing_due():
+                async with rt.lock:
+                    if rt.ready:
+                        await self.land_and_commit()
             return
         # getmany returns records of the current assignment; a rebalance can only start while we
         # wait for the lock (held by housekeeping), and then these records are not ours to apply
@@ -103,16 +130,33 @@ class EventStream(Service):
             if generation != self.generation or not rt.ready:
                 self._read_again(batches)
                 return
+            t0 = time.perf_counter()
             records = [Record(m.key, m.value, tp.partition, m.offset)
                        for tp, messages in batches.items() for m in messages]
             await rt.handle_batch(records)
-            await app.producer.flush()
-            offsets = {tp: messages[-1].offset + 1 for tp, messages in batches.items()}
-            try:
-                await self.consumer.commit(offsets)
-            except (CommitFailedError, IllegalStateError, KafkaError) as exc:
-                # the group moved on; the new owner replays these events and ids deduplicate them
-                log.warning("offsets not committed (%s); the partitions' next owner replays them", exc)
+            for tp, messages in batches.items():
+                self.uncommitted[tp] = messages[-1].offset + 1
+            if rt.landing_due():
+                await self.land_and_commit()
+            observability.BATCH_DURATION.observe(time.perf_counter() - t0)
+            observability.observe_lag({tp.partition: (self.consumer.highwater(tp), messages[-1].offset)
+                                       for tp, messages in batches.items()})
+
+    async def land_and_commit(self) -> None:
+        """The processed batches' rows into ClickHouse, their state records acknowledged by
+        Kafka, then their offsets committed: in this order, so a crash anywhere before the
+        commit replays them (and ids deduplicate). Called with the runtime's lock held."""
+        rt = runtime()
+        await rt.land_pending()
+        await app.producer.flush()
+        offsets, self.uncommitted = self.uncommitted, {}
+        if not offsets:
+            return
+        try:
+            await self.consumer.commit(offsets)
+        except (CommitFailedError, IllegalStateError, KafkaError) as exc:
+            # the group moved on; the new owner replays these events and ids deduplicate them
+            log.warning("offsets not committed (%s); the partitions' next owner replays them", exc)
 
     def _read_again(self, batches) -> None:
         """Put the position of partitions we still own back to the first record not applied."""

@@ -11,9 +11,11 @@ from dataclasses import dataclass
 
 import orjson
 
+from pipeline import observability
 from pipeline.app import app, settings
 from pipeline.kafka.admin import EVENTS_TOPIC, STATE_TOPIC
 from pipeline.history.landing import land
+from pipeline.history.rows import Rows
 from pipeline.live.queue_settings import load_queue_settings
 from pipeline.kafka.topics import dlq_topic, live_topic
 from pipeline.history.warehouse import get_warehouse
@@ -41,6 +43,7 @@ class WorkerRuntime:
         self.warehouse = get_warehouse(settings.clickhouse_dsn)
         self.counters = Counters()
         self._last_live: dict[int, float] = {}
+        observability.CALLBACKS.live_last = lambda: self._last_live  # age per partition, read at scrape
         self._dirty: set[int] = set()
         # The partitions this worker owns, and whether their state is loaded: False from the start
         # of a rebalance until the new assignment's state was read back from tablero.state.
@@ -51,6 +54,11 @@ class WorkerRuntime:
         self.lock = asyncio.Lock()
         self._version_recorded = False
         self._version_next_try = 0.0
+        # Rows of the batches processed since the last landing (their offsets are not committed
+        # yet): landed together, at most TABLERO_LAND_INTERVAL_S after the first of them.
+        self.pending = Rows()
+        self.pending_events = 0
+        self.pending_since: float | None = None
 
     # -- partitions (called by the event stream's rebalance listener) ---------------------------
     def on_revoked(self) -> None:
@@ -75,8 +83,22 @@ class WorkerRuntime:
             await self._record_version()  # issue 14: the definition version this worker lands with
         out = self.state.process(records, time.time())
         await self.emit(out)
+        observability.observe_batch(len(records), out.applied, out.duplicates)
         self.counters.batches += 1
         self.counters.events += len(records)
+        self.pending_events += len(records)
+
+    def landing_due(self) -> bool:
+        """Time to land the pending rows (then flush the producer and commit the offsets)."""
+        return self.pending_since is not None and (
+            time.monotonic() - self.pending_since >= settings.land_interval_s
+            or self.pending_events >= settings.batch_max)
+
+    async def land_pending(self) -> None:
+        """Land every pending row in ClickHouse (retried until it succeeds)."""
+        rows, self.pending = self.pending, Rows()
+        self.pending_events, self.pending_since = 0, None
+        self.counters.landing_failures += await land(self.warehouse, rows)
 
     async def _record_version(self) -> None:
         from pipeline.history.recompute import record_running_version
@@ -91,13 +113,16 @@ class WorkerRuntime:
         for dl in out.dead_letters:
             await dlq_topic.send(key=dl.key, value=dl.value, headers=dl.headers())
         self.counters.dead_letters += len(out.dead_letters)
+        observability.observe_dead_letters(dl.code for dl in out.dead_letters)
         # `send` only queues; delivery is confirmed by the producer flush before offsets commit.
         send = app.producer.send
         for partition, key, value in out.changelog:
             await send(STATE_TOPIC, key, value, partition, None, None)
         self._dirty.update(out.partitions)
         await self.publish_live(after_batch=True)  # the wallboard need not wait for ClickHouse
-        self.counters.landing_failures += await land(self.warehouse, out.rows)
+        if self.pending_since is None:
+            self.pending_since = time.monotonic()
+        self.pending.add(out.rows)
 
     async def housekeeping(self) -> None:
         async with self.lock:
@@ -105,12 +130,16 @@ class WorkerRuntime:
                 return
             out = self.state.housekeeping(time.time())
             await self.emit(out)
+            if self.pending_since is not None and not self.pending:
+                self.pending_since = None  # housekeeping has no rows: nothing waits to land
             await app.producer.flush()
+        await _release_free_memory()
 
     async def publish_live(self, after_batch: bool = False) -> None:
         """Partials of the partitions that changed (and of every partition once a second, so the
-        API sees this worker alive). After a batch: only changed partitions not published within
-        the live interval, so an applied batch shows at once without publishing more often."""
+        API sees this worker alive). A partial comes from the partition's live index in
+        O(rows + waiting contacts), so after a batch every changed partition goes out at once
+        (unless TABLERO_LIVE_INTERVAL_S asks for a least spacing; the timer sends it later)."""
         if not self.ready:
             return
         now = time.time()
@@ -121,13 +150,33 @@ class WorkerRuntime:
             if after_batch:
                 if p not in self._dirty or since < settings.live_interval_s:
                     continue
-            elif p not in self._dirty and since < 1.0:
+            elif (p not in self._dirty or since < settings.live_interval_s) and since < 1.0:
                 continue
             partial = self.state.partial(p, now)
             record = {"partition": p, "worker": WORKER_ID, "generated_at": now, "partial": partial}
             await live_topic.send(key=f"{EVENTS_TOPIC}:{p}".encode(), value=orjson.dumps(record))
             self._last_live[p] = now
             self._dirty.discard(p)
+
+
+def _load_malloc_trim():
+    try:
+        import ctypes
+
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):  # not glibc: nothing to do
+        return None
+
+
+_malloc_trim = _load_malloc_trim()
+
+
+async def _release_free_memory() -> None:
+    """Give the C heap's free pages back to the OS (glibc keeps them after a batch's rows and
+    records are freed, so RSS would stay at the largest batch's high-water mark). In a thread:
+    trimming a large heap takes a while, and ctypes releases the GIL meanwhile."""
+    if _malloc_trim is not None:
+        await asyncio.to_thread(_malloc_trim, 0)
 
 
 _runtime: WorkerRuntime | None = None

@@ -19,7 +19,10 @@ err = Console(stderr=True)
 
 
 def read_dead_letters(bootstrap: str, limit: int | None = None):
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, consumer_timeout_ms=3000)
+    from pipeline.kafka.security import client_kwargs
+
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, consumer_timeout_ms=3000,
+                             **client_kwargs("kafka-python"))
     try:
         tp = TopicPartition(DLQ_TOPIC, 0)
         consumer.assign([tp])
@@ -52,9 +55,10 @@ def show(code: str = typer.Option(None, "--code", help="Only this rejection code
         if as_json:
             print(orjson.dumps({"dlq_offset": offset, "code": dl.code, "reason": dl.reason, "field": dl.field,
                                 "source_partition": dl.partition, "source_offset": dl.offset,
+                                "source_file": dl.source_file, "source_line": dl.source_line,
                                 "original": dl.value.decode("utf-8", errors="replace")}).decode())
         else:
-            table.add_row(str(offset), dl.code, dl.field or "", dl.reason[:80], f"{dl.partition}/{dl.offset}",
+            table.add_row(str(offset), dl.code, dl.field or "", dl.reason[:80], dl.source,
                           dl.value[:60].decode("utf-8", errors="replace"))
         shown += 1
         if shown >= limit:

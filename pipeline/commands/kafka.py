@@ -4,7 +4,7 @@ from __future__ import annotations
 import typer
 from rich.console import Console
 
-from pipeline.kafka.admin import ensure_topics, reachable
+from pipeline.kafka.admin import TopicMismatch, ensure_topics, reachable
 from pipeline.kafka.local_broker import KafkaSetupError, LocalKafka
 from pipeline.settings import get_settings
 
@@ -33,7 +33,11 @@ def start() -> None:
     except KafkaSetupError as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1)
-    created = ensure_topics(s.kafka_bootstrap, s.topic_partitions)
+    try:
+        created = ensure_topics(s.kafka_bootstrap, s.topic_partitions)
+    except TopicMismatch as exc:
+        err.print(f"[red]error:[/red] {exc}", soft_wrap=True)
+        raise typer.Exit(2) from None
     err.print(f"Kafka up on {s.kafka_bootstrap} in {took:.1f}s" + (f"; created {', '.join(created)}" if created else ""))
 
 

@@ -57,7 +57,10 @@ def live(queue: str = typer.Option(None, "--queue", help="Only this queue."),
 
     s = get_settings()
     sink = _LatestView()
-    feed = LiveFeed(s.kafka_bootstrap, sink, load_queue_settings(s.queues_file, s.site_tz), 0.5)
+    from pipeline.kafka.security import client_kwargs
+
+    feed = LiveFeed(s.kafka_bootstrap, sink, load_queue_settings(s.queues_file, s.site_tz), 0.5,
+                    client_kwargs=client_kwargs("aiokafka", s))
 
     async def main() -> None:
         task = asyncio.create_task(feed.run())

@@ -160,7 +160,7 @@ def register(app: typer.Typer) -> None:
         if out is None:
             from kafka.errors import KafkaError
 
-            from pipeline.kafka.admin import EVENTS_TOPIC, ensure_topics
+            from pipeline.kafka.admin import EVENTS_TOPIC, TopicMismatch, ensure_topics
             from pipeline.kafka.publisher import make_producer
 
             bootstrap = settings.kafka_bootstrap
@@ -169,6 +169,9 @@ def register(app: typer.Typer) -> None:
                 if topic == EVENTS_TOPIC:
                     ensure_topics(bootstrap, settings.topic_partitions)
                 producer = make_producer(bootstrap)
+            except TopicMismatch as exc:
+                err.print(f"[red]error:[/red] {exc}", soft_wrap=True)
+                raise typer.Exit(2) from None
             except (KafkaError, OSError, ValueError) as exc:
                 err.print(f"[red]error:[/red] Kafka at {bootstrap} (TABLERO_KAFKA) is not reachable: {exc}. "
                           "Start it with `tablero kafka start`, or write a file with --out FILE.ndjson.")

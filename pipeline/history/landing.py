@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
+from pipeline import observability
 from pipeline.history import clickhouse_store
 from pipeline.history.rows import Rows
 
@@ -27,15 +29,18 @@ async def land(warehouse, rows: Rows, *, max_backoff_s: float = 30.0, stop=None)
         return 0
     done: set[str] = set()
     failures = 0
+    t0 = time.perf_counter()
     delay = 0.5
     while True:
         try:
             await warehouse.call(insert_all, rows, done)
+            observability.CLICKHOUSE_INSERT_DURATION.observe(time.perf_counter() - t0)
             if failures:
                 log.warning("ClickHouse back after %d failed attempts; batch landed", failures)
             return failures
         except Exception as exc:  # ClickHouse away, or a server error: wait and retry the same batch
             failures += 1
+            observability.CLICKHOUSE_INSERT_RETRIES.inc()
             warehouse.reset()
             log.warning("landing failed (%s: %s); retry %d in %.1fs, Kafka lag grows meanwhile",
                         type(exc).__name__, str(exc)[:200], failures, delay)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -84,6 +85,8 @@ class ReportParams(BaseModel):
     tz: ZoneName = "UTC"
     by: Literal["15m", "hour", "day", "week"] = "day"
     short_abandon_s: float = Field(5.0, ge=0, le=3600)
+    # repeat contact: the customer contacts again within this many days (TABLERO_REPEAT_CONTACT_DAYS)
+    repeat_days: float = Field(7.0, gt=0, le=365)
     # queue scope of the caller's token (empty: every queue); set by the API, not by users
     allowed_queues: tuple[str, ...] = ()
 
@@ -167,13 +170,15 @@ class ReportParams(BaseModel):
             "sl_keys": [f"{q}/{c}" for q, c in per_queue], "sl_values": [float(v) for v in per_queue.values()],
             "ch_keys": list(chan), "ch_values": [float(v) for v in chan.values()],
             "sl_default": float(DEFAULT_THRESHOLDS_S["voice"]),
+            "repeat_days": float(self.repeat_days), "customer": "", "contact_id": "",
         }
 
     def echo(self) -> dict[str, Any]:
         return {"from": self.start_utc.astimezone(self.zone).isoformat(),
                 "to": self.end_utc.astimezone(self.zone).isoformat(),
                 "queue": self.queue, "channel": self.channel, "agent": self.agent, "tag": self.tag,
-                "tz": self.tz, "by": self.by, "short_abandon_s": self.short_abandon_s}
+                "tz": self.tz, "by": self.by, "short_abandon_s": self.short_abandon_s,
+                "repeat_days": self.repeat_days}
 
 
 def parse_params(raw: dict[str, Any]) -> ReportParams:
@@ -199,12 +204,29 @@ def parse_params(raw: dict[str, Any]) -> ReportParams:
 
 
 # ------------------------------------------------------------------------------------- queries
+_INCLUDE = re.compile(r"\{\{([a-z_]+)\}\}")
+
+
 @lru_cache(maxsize=None)
-def load_query(name: str) -> str:
+def load_query(name: str, swap: tuple[tuple[str, str], ...] = ()) -> str:
+    """The named SQL file, with each ``{{other}}`` replaced by ``(<other.sql>)`` (recursively):
+    how every report and the contacts list share contact_measures.sql, the one definition of
+    each per-contact value. ``swap`` pairs (include, replacement) change an include, e.g. an
+    optional filter for always_true (full-line ``--`` comments are dropped)."""
+    return _expand(name, (), dict(swap))
+
+
+def _expand(name: str, stack: tuple[str, ...], swap: dict[str, str] | None = None) -> str:
+    swap = swap or {}
+    if name in stack:
+        raise ValueError(f"query {name!r} includes itself: {' -> '.join(stack + (name,))}")
     path = QUERIES_DIR / f"{name}.sql"
     if not path.is_file():
         raise KeyError(f"no query named {name!r} in {QUERIES_DIR}")
-    return path.read_text(encoding="utf-8")
+    text = "\n".join(line for line in path.read_text(encoding="utf-8").splitlines()
+                      if not line.lstrip().startswith("--"))
+    return _INCLUDE.sub(lambda m: "(\n" + _expand(swap.get(m.group(1), m.group(1)), stack + (name,), swap)
+                        + "\n)", text)
 
 
 def run_query(client: Any, name: str, parameters: dict[str, Any]) -> list[dict[str, Any]]:
@@ -249,6 +271,16 @@ def clocks_from(queue_settings: Any) -> Clocks:
                   ch_targets={c: p.resolution_target_s for c, p in chans.items()})
 
 
+def bucket_end(start_epoch: int, by: str, zone: ZoneInfo) -> int:
+    """The end (exclusive, epoch s) of the interval starting at ``start_epoch``: the next local
+    midnight / Monday for day and week (a DST day has 23 or 25 hours), else + 15 min / 1 h."""
+    if by in ("15m", "hour"):
+        return start_epoch + (900 if by == "15m" else 3600)
+    local = dt.datetime.fromtimestamp(start_epoch, zone)
+    day = local.date() + dt.timedelta(days=1 if by == "day" else 7)
+    return int(dt.datetime.combine(day, dt.time(0), tzinfo=zone).timestamp())
+
+
 def thresholds_from(queue_settings: Any) -> tuple[dict[tuple[str, str], float], dict[str, float]]:
     """(per queue/channel thresholds, per channel thresholds) from a
     pipeline.live.queue_settings.QueueSettings (None: the channel defaults only)."""
@@ -288,8 +320,9 @@ def queues_report(client: Any, params: ReportParams,
     raw = run_query(client, "queues", params.query_parameters(
         {**qs_q, **(thresholds or {})}, {**qs_c, **(channel_defaults or {})}, clocks_from(queue_settings)))
     zone = params.zone
-    rows = [{"queue": r["queue"], "channel": r["channel"], "start": _iso(r["start_epoch"], zone),
-             **_queue_metrics(r, queue_settings.for_queue(r["queue"], r["channel"]) if queue_settings else None)}
+    rows = [{"queue": r["queue"], "channel": r["channel_name"], "start": _iso(r["start_epoch"], zone),
+             **_queue_metrics(r, queue_settings.for_queue(r["queue"], r["channel_name"]) if queue_settings else None),
+             "end": _iso(bucket_end(r["start_epoch"], params.by, zone), zone)}
             for r in raw]
     totals = {k: sum(r[k] or 0 for r in raw) for k in _QUEUE_SUMS}
     return {"report": "queues", "params": params.echo(), "rows": rows, "total": _queue_metrics(totals)}
@@ -333,6 +366,8 @@ def _headline(r: dict[str, Any], days: float) -> dict[str, Any]:
         "sla_compliance": _ratio(r["first_responses_within_sla"], r["first_responses"]),
         "csat": {"mean": r["csat_avg"], "good_share": _ratio(r["ratings_good"], r["ratings"]),
                  "ratings": int(r["ratings"])},
+        "repeat_contacts": int(r["repeat_contacts"]),
+        "repeat_contact_rate": _ratio(r["repeat_contacts"], r["conversations_with_customer"]),
     }
 
 

@@ -6,7 +6,9 @@ single dedicated thread (serialised); a server DSN gets a few threads, a client 
 from __future__ import annotations
 
 import asyncio
+import queue
 import threading
+from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable
@@ -46,6 +48,58 @@ class Warehouse:
     async def call(self, fn: Callable[..., Any], *args, **kwargs) -> Any:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, lambda: fn(self.client(), *args, **kwargs))
+
+    async def stream(self, fn: Callable[..., Iterator[Any]], *args, ahead: int = 2, **kwargs) -> AsyncIterator[Any]:
+        """Run the generator ``fn(client, *args)`` on the warehouse thread and yield its items as
+        they come, at most ``ahead`` items in flight (back-pressure: a slow reader pauses the
+        generator, so memory stays bounded). Closing this iterator (the HTTP client went away)
+        stops and closes the generator; its exceptions are raised here."""
+        loop = asyncio.get_running_loop()
+        items: queue.Queue = queue.Queue(maxsize=ahead)
+        stop = threading.Event()
+        done = object()
+
+        def put(item: Any) -> bool:
+            while not stop.is_set():
+                try:
+                    items.put(item, timeout=0.2)
+                    return True
+                except queue.Full:
+                    continue
+            return False
+
+        def produce() -> None:
+            gen = None
+            try:
+                gen = fn(self.client(), *args, **kwargs)
+                for item in gen:
+                    if not put(item):
+                        return
+                put(done)
+            except BaseException as exc:  # handed to the reader
+                put(exc)
+            finally:
+                if gen is not None and hasattr(gen, "close"):
+                    gen.close()
+
+        producer = loop.run_in_executor(self._executor, produce)
+        try:
+            while True:
+                try:
+                    item = await loop.run_in_executor(None, lambda: items.get(timeout=0.5))
+                except queue.Empty:
+                    if producer.done():
+                        producer.result()
+                        return
+                    continue
+                if item is done:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            stop.set()
+            await asyncio.shield(producer)
 
     def migrate_sync(self) -> list:
         applied = self.call_sync(clickhouse_store.migrate, MIGRATIONS_DIR)

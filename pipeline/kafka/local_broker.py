@@ -96,12 +96,53 @@ def resolve_jars(progress=print) -> Path:
     return libs
 
 
+@dataclass(frozen=True)
+class SaslSslListener:
+    """An extra SASL_SSL listener (tests, and trying TLS/SASL settings locally): PEM key store of
+    the broker (private key + certificate chain), the CA that client certificates must chain to,
+    and SCRAM users (SCRAM-SHA-256 and -512), which KRaft takes when the log dir is formatted
+    (`kafka-storage format --add-scram`). PLAIN accepts the same users."""
+
+    port: int
+    keystore_pem: Path
+    truststore_pem: Path
+    users: tuple[tuple[str, str], ...]  # (name, password)
+    client_auth: str = "required"       # required | requested | none
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def properties(self) -> list[str]:
+        plain_users = " ".join(f'user_{name}="{pw}"' for name, pw in self.users)
+        p = "listener.name.sasl_ssl."
+        return [
+            "sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512,PLAIN",
+            f"{p}scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;",
+            f"{p}scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;",
+            f"{p}plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required {plain_users};",
+            f"{p}ssl.keystore.type=PEM",
+            f"{p}ssl.keystore.location={self.keystore_pem}",
+            f"{p}ssl.truststore.type=PEM",
+            f"{p}ssl.truststore.location={self.truststore_pem}",
+            f"{p}ssl.client.auth={self.client_auth}",
+        ]
+
+    def scram_format_args(self) -> list[str]:
+        args = []
+        for name, pw in self.users:
+            for mechanism in ("SCRAM-SHA-256", "SCRAM-SHA-512"):
+                args += ["--add-scram", f"{mechanism}=[name={name},password={pw}]"]
+        return args
+
+
 @dataclass
 class LocalKafka:
     """Paths and ports of one local broker living in `<data_dir>/kafka`."""
 
     data_dir: Path
     port: int = 19092
+    sasl_ssl: SaslSslListener | None = None  # an extra listener; PLAINTEXT on `port` stays
 
     @property
     def home(self) -> Path:
@@ -124,14 +165,17 @@ class LocalKafka:
         return self.home / "kafka.log"
 
     def _properties(self) -> str:
+        extra = f",SASL_SSL://{self.sasl_ssl.bootstrap}" if self.sasl_ssl else ""
         return "\n".join([
             "process.roles=broker,controller",
             "node.id=1",
             f"controller.quorum.bootstrap.servers=127.0.0.1:{self.controller_port}",
-            f"listeners=PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
-            f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.port}",
+            f"listeners=PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}{extra}",
+            f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.port}{extra}",
             "controller.listener.names=CONTROLLER",
-            "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"
+            + (",SASL_SSL:SASL_SSL" if self.sasl_ssl else ""),
+            *(self.sasl_ssl.properties() if self.sasl_ssl else []),
             "inter.broker.listener.name=PLAINTEXT",
             f"log.dirs={self.home / 'logs'}",
             "num.partitions=4",
@@ -189,7 +233,7 @@ class LocalKafka:
             cluster_id = uuid.uuid4().hex[:22]
             fmt = subprocess.run(
                 [java, "-cp", classpath, "kafka.tools.StorageTool", "format", "-t", cluster_id,
-                 "-c", str(props), "--standalone"],
+                 "-c", str(props), "--standalone", *(self.sasl_ssl.scram_format_args() if self.sasl_ssl else [])],
                 capture_output=True, text=True,
             )
             if fmt.returncode != 0:
@@ -219,13 +263,24 @@ class LocalKafka:
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + wait_s
         while time.monotonic() < deadline:
-            if self.pid() is None:
+            if _reaped(pid) or self.pid() is None:
                 break
             time.sleep(0.2)
         else:
             os.kill(pid, signal.SIGKILL)
         self.pid_file.unlink(missing_ok=True)
         return True
+
+
+def _reaped(pid: int) -> bool:
+    """True once the broker exited when it is our own child (tests, `tablero up`): an exited child
+    stays a zombie that signal 0 still finds until it is waited for, so `stop` waited its whole
+    30 s for nothing and then sent SIGKILL."""
+    try:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:  # not our child: pid() tells
+        return False
+    return done == pid
 
 
 def _serves_metadata(bootstrap: str) -> bool:

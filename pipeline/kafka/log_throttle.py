@@ -42,3 +42,37 @@ def install(every_s: float = 30.0) -> None:
     for handler in logging.getLogger().handlers:
         if not any(isinstance(f, RepeatThrottle) for f in handler.filters):
             handler.addFilter(throttle)
+
+
+COORDINATOR_LOGGER = "aiokafka.consumer.group_coordinator"
+
+
+class RetriableCoordinatorErrors(logging.Filter):
+    """aiokafka logs "Group Coordinator Request failed" at ERROR for every retry while the broker
+    elects a group's coordinator, which is normal for a few seconds at start (a fresh broker, a new
+    consumer group). Retriable ones are dropped during the first `grace_s` seconds and shown as
+    WARNING afterwards (a coordinator still missing then is worth a look, not an error: aiokafka
+    keeps retrying). Non-retriable errors pass as they are."""
+
+    def __init__(self, grace_s: float = 60.0, clock=time.monotonic):
+        super().__init__()
+        self.clock = clock
+        self.until = clock() + grace_s
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.ERROR or not str(record.msg).startswith("Group Coordinator Request failed"):
+            return True
+        err = record.args[0] if isinstance(record.args, tuple) and record.args else None
+        if not getattr(err, "retriable", False):
+            return True
+        if self.clock() < self.until:
+            return False
+        record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+def quiet_start(grace_s: float = 60.0) -> None:
+    """Install the coordinator filter on aiokafka's logger (before any consumer starts)."""
+    logger = logging.getLogger(COORDINATOR_LOGGER)
+    if not any(isinstance(f, RetriableCoordinatorErrors) for f in logger.filters):
+        logger.addFilter(RetriableCoordinatorErrors(grace_s))

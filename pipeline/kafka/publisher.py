@@ -11,6 +11,7 @@ import orjson
 from kafka import KafkaProducer
 
 from pipeline.kafka.admin import EVENTS_TOPIC
+from pipeline.kafka.security import client_kwargs
 from pipeline.schemas.validation import Rejection, validate
 
 
@@ -29,7 +30,7 @@ class PublishReport:
 def make_producer(bootstrap: str) -> KafkaProducer:
     return KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5, batch_size=256 * 1024,
                          max_request_size=4 * 1024 * 1024, compression_type=None, retries=10,
-                         enable_idempotence=True)
+                         enable_idempotence=True, **client_kwargs("kafka-python"))
 
 
 def publish_lines(lines: Iterable[bytes], bootstrap: str, *, max_event_bytes: int, rate: float | None = None,

@@ -7,6 +7,8 @@ import time
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from pipeline.kafka.security import client_kwargs
+
 log = logging.getLogger(__name__)
 
 
@@ -19,7 +21,7 @@ async def read_state(bootstrap: str, topic: str, partitions: set[int],
     t0 = time.monotonic()
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None,
                                 client_id="tablero-state-restore", max_partition_fetch_bytes=16 * 1024 * 1024,
-                                fetch_max_bytes=64 * 1024 * 1024)
+                                fetch_max_bytes=64 * 1024 * 1024, **client_kwargs("aiokafka"))
     await consumer.start()
     try:
         tps = [TopicPartition(topic, p) for p in sorted(partitions)]

@@ -58,6 +58,7 @@ is picked up on restart.
 from __future__ import annotations
 
 import bisect
+from sys import intern as _intern
 from dataclasses import dataclass, field
 from typing import Any, Iterable, NamedTuple
 
@@ -132,7 +133,7 @@ class ContactState:
     closed: float | None = None           # last close; None once reopened
     assignee: str = ""                    # current agent ('' = unassigned)
     agent: str = ""                       # last agent who handled it
-    agents: list = field(default_factory=list)
+    agents: tuple = ()                    # tuples, not lists: () is shared, most contacts have 0-1
     ended: bool = False                   # closed or abandoned (until reopened)
     connected: bool = False               # voice/chat conversation connected
     held: bool = False
@@ -141,7 +142,7 @@ class ContactState:
     pending_msg: float | None = None      # oldest customer message without an agent reply
     customer_messages: int = 0
     replies: int = 0
-    response_times: list = field(default_factory=list)
+    response_times: tuple = ()
     handle_ms: int = 0                    # integer ms: sums are exact in any order
     handle_segments: int = 0
     seg_start: float | None = None
@@ -158,6 +159,9 @@ class ContactState:
     transfers: int = 0
     csat: int | None = None
     last_event: float = 0.0
+    # what the contact last contributed to its partition's live index (pipeline/live/live_index.py
+    # sets it): the "before" of the next event without recomputing it; not part of the state
+    live_fp: tuple | None = field(default=None, compare=False, repr=False)
 
     # -- derived views ---------------------------------------------------------------------
     @property
@@ -186,6 +190,10 @@ class ContactState:
     @classmethod
     def from_dict(cls, d: dict) -> "ContactState":
         events = [(t, TYPE_RANK[typ], eid, _TYPES[typ], _thaw(arg)) for t, eid, typ, arg in d["e"]]
+        if events and events[0][3] == CREATED:  # shared channel and queue strings, as in _arg
+            e = events[0]
+            a = e[4]
+            events[0] = e[:4] + ((_intern(a[0]), _intern(a[1])) + a[2:],)
         s = cls(d["c"], events)
         for e in events:  # stored order is the fold order (sorted, then arrival beyond the bound)
             _step(s, e[0], e[3], e[4])
@@ -202,8 +210,9 @@ def _thaw(arg: Any) -> Any:
 def _arg(typ: str, data: dict) -> Any:
     g = data.get
     if typ == CREATED:
-        return (g("channel") or "", g("queue") or "", g("customer") or "", int(g("priority") or 0),
-                tuple(sorted(set(g("tags") or ()))))
+        # channel and queue names repeat on every contact: one shared string each
+        return (_intern(g("channel") or ""), _intern(g("queue") or ""), g("customer") or "",
+                int(g("priority") or 0), tuple(sorted(set(g("tags") or ()))))
     if typ in (ASSIGNED, ANSWERED, OPENED, AGENT_REPLIED, CLOSED):
         return g("agent") or ""
     if typ == TRANSFERRED:
@@ -280,7 +289,7 @@ def _step(s: ContactState, t: float, typ: str, arg: Any) -> str | None:
         if s.first_response is None:
             s.first_response = t
         if s.pending_msg is not None:
-            s.response_times.append(t - s.pending_msg)
+            s.response_times += (t - s.pending_msg,)
             s.response_spans += ((s.pending_msg, t),)
             s.pending_msg = None
         _handled(s, arg)
@@ -360,7 +369,7 @@ def _handled(s: ContactState, agent: str) -> None:
     if agent:
         s.assignee = s.agent = agent
         if agent not in s.agents:
-            s.agents.append(agent)
+            s.agents += (agent,)
 
 
 def _seg_end(s: ContactState, t: float) -> None:

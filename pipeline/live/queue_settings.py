@@ -111,6 +111,7 @@ class ChannelDefaults(_Strict):
     sl_formula: SlFormula = DEFAULT_SL_FORMULA
     clock: Clock = "calendar"
     resolution_target_s: float | None = Field(None, gt=0)
+    concurrency: int | None = Field(None, ge=1, le=50, description="planning: contacts an agent takes at once")
 
 
 class PublicHolidays(_Strict):
@@ -149,6 +150,7 @@ class QueueConfig(_Strict):
     calendar: str | None = Field(None, description="a key of [calendars]; None: calendars.default or 24/7")
     clock: Clock | None = None
     resolution_target_s: float | None = Field(None, gt=0)
+    concurrency: int | None = Field(None, ge=1, le=50, description="planning: contacts an agent takes at once")
 
 
 class QueueSettings(_Strict):
@@ -206,6 +208,14 @@ class QueueSettings(_Strict):
         if self._tz is None:
             self._tz = ZoneInfo(self.site_tz)
         return self._tz
+
+    def concurrency(self, queue: str, channel: str) -> int:
+        """Planning: contacts an agent handles at once on (queue, channel); default 1."""
+        q = self.queues.get(queue)
+        if q is not None and q.channel == channel and q.concurrency:
+            return q.concurrency
+        d = self.channels.get(channel)
+        return (d.concurrency if d is not None else None) or 1
 
     def for_queue(self, queue: str, channel: str) -> QueuePolicy:
         """Policy of (queue, channel); memoized, so the hot path is one dict lookup."""

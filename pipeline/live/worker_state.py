@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import orjson
 
 from pipeline.history.contact_facts import agent_interval_row, fact_row
+from pipeline.live.live_index import LiveIndex
 from pipeline.live.contact_state import (APPLIED, DUPLICATE, DUPLICATE_CONFLICT, PARKED, REJECTED, AgentState,
                                     ContactState, ParkingLot, apply_agent, apply_parked)
 from pipeline.schemas.dead_letters import DeadLetter
@@ -53,6 +54,7 @@ class PartitionState:
     # original bytes and source position of parked events, for rows and dead letters later
     parked_raw: dict[str, tuple[str, int]] = field(default_factory=dict)
     last_seen: dict[str, float] = field(default_factory=dict)  # processing time, for eviction
+    live: LiveIndex | None = None  # the partition's live partial, kept up to date per event
 
 
 def decode_partition(value: bytes) -> int:
@@ -95,7 +97,11 @@ class WorkerState:
         return p in self.partitions
 
     def add_partition(self, p: int) -> PartitionState:
-        return self.partitions.setdefault(p, PartitionState(lot=ParkingLot(self.parking_timeout_s)))
+        ps = self.partitions.get(p)
+        if ps is None:
+            ps = self.partitions[p] = PartitionState(lot=ParkingLot(self.parking_timeout_s))
+            ps.live = LiveIndex(self.queue_settings, ps.contacts.values)
+        return ps
 
     def drop_partition(self, p: int) -> None:
         self.partitions.pop(p, None)
@@ -107,7 +113,9 @@ class WorkerState:
         now = self.clock()
         if key.startswith(CONTACT):
             s = ContactState.from_dict(obj["c"])
+            old = ps.contacts.get(s.contact_id)
             ps.contacts[s.contact_id] = s
+            ps.live.update(ps.live.previous(old), s)
             ps.last_seen[s.contact_id] = now
         elif key.startswith(AGENT):
             a = AgentState.from_dict(obj["a"])
@@ -187,10 +195,13 @@ class WorkerState:
         cid = ev.subject
         state = ps.contacts.get(cid)
         had_parked = cid in ps.lot
+        live = ps.live
+        before = live.previous(state)  # taken now: the state may change in place
         new, results = apply_parked(state, ev, ps.lot, now)
         if new is not None:
             ps.contacts[cid] = new
             ps.last_seen[cid] = now
+            live.update(before, new)
         for e, outcome in results:
             kind = outcome.kind
             if e is ev:
@@ -247,16 +258,17 @@ class WorkerState:
             gone = [cid for cid, s in ps.contacts.items()
                     if s.ended and ps.last_seen.get(cid, now) <= cutoff and is_evictable(s, now, tz)]
             for cid in gone:
-                del ps.contacts[cid]
+                ps.live.remove(ps.contacts.pop(cid))
                 ps.last_seen.pop(cid, None)
                 out.changelog.append((p, CONTACT + cid.encode(), None))
             if gone:
                 out.partitions.add(p)
+            ps.live.prune(now)
         return out
 
     # -- live view ----------------------------------------------------------------------------------
     def partial(self, p: int, now: float) -> dict:
-        from pipeline.live.live_view import partial
-
+        """The partition's live partial at `now`: from the incremental index, in O(rows +
+        waiting contacts); equal to live_view.partial over every contact (tested)."""
         ps = self.partitions.get(p) or self.add_partition(p)
-        return partial(ps.contacts.values(), ps.agents.values(), now, self.queue_settings)
+        return ps.live.partial(now, ps.agents.values())

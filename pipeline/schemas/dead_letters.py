@@ -9,6 +9,10 @@ H_REASON = "tablero.reason"
 H_FIELD = "tablero.field"
 H_PARTITION = "tablero.source.partition"
 H_OFFSET = "tablero.source.offset"
+# connectors reading files (tablero connect asterisk): where the unreadable record was
+H_FILE = "tablero.source.file"
+H_LINE = "tablero.source.line"
+MALFORMED_SOURCE = "malformed_source"  # a source record (e.g. a queue_log line) a connector cannot read
 
 
 @dataclass(slots=True, frozen=True)
@@ -20,16 +24,30 @@ class DeadLetter:
     field: str | None
     partition: int
     offset: int
+    source_file: str | None = None
+    source_line: int | None = None
 
     def headers(self) -> list[tuple[str, bytes]]:
         h = [(H_CODE, self.code.encode()), (H_REASON, self.reason.encode()),
              (H_PARTITION, str(self.partition).encode()), (H_OFFSET, str(self.offset).encode())]
         if self.field:
             h.append((H_FIELD, self.field.encode()))
+        if self.source_file is not None:
+            h.append((H_FILE, self.source_file.encode()))
+        if self.source_line is not None:
+            h.append((H_LINE, str(self.source_line).encode()))
         return h
 
     @classmethod
     def from_record(cls, key: bytes | None, value: bytes, headers) -> "DeadLetter":
         h = {k: v.decode(errors="replace") for k, v in (headers or [])}
         return cls(value=value, key=key, code=h.get(H_CODE, "?"), reason=h.get(H_REASON, ""),
-                   field=h.get(H_FIELD), partition=int(h.get(H_PARTITION, -1)), offset=int(h.get(H_OFFSET, -1)))
+                   field=h.get(H_FIELD), partition=int(h.get(H_PARTITION, -1)), offset=int(h.get(H_OFFSET, -1)),
+                   source_file=h.get(H_FILE), source_line=int(h[H_LINE]) if h.get(H_LINE, "").isdigit() else None)
+
+    @property
+    def source(self) -> str:
+        """Where the record came from: `file:line` for connectors, `partition/offset` otherwise."""
+        if self.source_file is not None:
+            return f"{self.source_file}:{self.source_line}"
+        return f"{self.partition}/{self.offset}"

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import PlainTextResponse
 
 from pipeline.history import reports
+from pipeline.observability import REPORT_DURATION
 from supervisor_api.deps import Principal, require
 from supervisor_api.errors import warehouse_call
 from supervisor_api.schemas import REPORT_MODELS, errors, json_response
@@ -21,7 +22,10 @@ _ERRORS = errors(400, 401, 403, 429, 503,
 OUT_OF_SCOPE = "not allowed for this queue"
 
 
-async def _run(request: Request, name: str, principal: Principal, raw: dict, fmt: str):
+def apply_scope(request: Request, principal: Principal, raw: dict) -> dict:
+    """The caller's queue scope and the site's report settings, added to raw report parameters:
+    asking for a queue outside the scope is 403; without `queue`, only the scope's queues count.
+    Shared by every route that reads history (reports, contacts)."""
     if principal.queues is not None:
         wanted = raw.get("queue")
         if wanted:
@@ -29,14 +33,26 @@ async def _run(request: Request, name: str, principal: Principal, raw: dict, fmt
                 raise HTTPException(403, OUT_OF_SCOPE)
         else:
             raw["allowed_queues"] = sorted(principal.queues)
+    settings = getattr(request.app.state, "settings", None)
+    if settings is not None:
+        raw["repeat_days"] = settings.repeat_contact_days
     try:
-        _check_zone(raw.get("tz"))
+        check_zone(raw.get("tz"))
+    except reports.ReportError as exc:
+        raise HTTPException(400, exc.as_dict())
+    return raw
+
+
+async def _run(request: Request, name: str, principal: Principal, raw: dict, fmt: str):
+    apply_scope(request, principal, raw)
+    try:
         params = reports.parse_params(raw)
     except reports.ReportError as exc:
         raise HTTPException(400, exc.as_dict())
     qs = request.app.state.queue_settings
     try:
-        result = await warehouse_call(request, reports.REPORTS[name], params, **reports.policy_kwargs(name, qs))
+        with REPORT_DURATION.labels(name).time():
+            result = await warehouse_call(request, reports.REPORTS[name], params, **reports.policy_kwargs(name, qs))
     except reports.ReportError as exc:
         raise HTTPException(400, exc.as_dict())
     if fmt == "csv":
@@ -45,7 +61,7 @@ async def _run(request: Request, name: str, principal: Principal, raw: dict, fmt
     return json_response(result)
 
 
-def _check_zone(tz: str | None) -> None:
+def check_zone(tz: str | None) -> None:
     """ZoneInfo raises OSError for a directory ("Europe") or an over-long name, which
     pipeline.history.reports' validator does not catch (it would be a 500): answer 400 here."""
     if not tz:

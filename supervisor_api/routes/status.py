@@ -41,12 +41,12 @@ def _scrub(text: str | None, settings) -> str | None:
 
 async def collect_status(settings, warehouse) -> dict:
     bootstrap = settings.kafka_bootstrap
-    kafka_ok, kafka_error = await asyncio.to_thread(reachable, bootstrap)
+    kafka_ok, kafka_error = await asyncio.to_thread(reachable, bootstrap, settings)
     lag: list[dict] = []
     lag_known = False
     if kafka_ok:
         try:
-            lag = await asyncio.to_thread(consumer_lag, bootstrap)
+            lag = await asyncio.to_thread(consumer_lag, bootstrap, settings=settings)
             lag_known = True
         except Exception as exc:  # lag is informative; status must still answer
             kafka_error = f"lag unavailable: {exc!r}"

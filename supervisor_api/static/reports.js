@@ -16,6 +16,11 @@
  *                  first_response_s, customers, csat {mean, good_share, ratings}}]}
  * The previous period of the interval totals comes from a second queues request (same length,
  * immediately before, by=day).
+ * Drill-down: GET /api/v1/definitions gives each figure's tooltip and the list behind it; cards,
+ * interval-table cells, handle-time buckets, tags, the staff table's "handled" and volume-chart points
+ * link to /contacts?<the report's filters>&<the figure's list parameters> (whose total is the figure).
+ * Not linked: response-time buckets (they count responses, not contacts) and the busiest-times
+ * heatmap (the list has no weekday/hour filter).
  */
 (function () {
   "use strict";
@@ -117,6 +122,40 @@
     history.replaceState(null, "", location.pathname + "?" + p.toString());
   }
 
+  // ---- drill-down: every figure opens the contacts behind it (/contacts, GET /api/v1/contacts) ----
+  // definitions (GET /api/v1/definitions): tooltips, and the list parameters behind each figure
+  let defs = {};
+  async function loadDefinitions() {
+    try {
+      const res = await fetch("/api/v1/definitions", { headers: { Authorization: "Bearer " + token } });
+      if (res.ok) for (const m of arr(obj(await res.json()).metrics)) defs[m.key] = m;
+    } catch (e) { /* tooltips are optional */ }
+  }
+  // card key -> definitions key (a ratio opens the list of the contacts it is computed from)
+  const DEF_OF = { conversations_per_day: "conversations", conversations_per_customer: "customers",
+    replies_per_conversation: "closed" };
+  const defFor = (key) => defs[DEF_OF[key] || key] || null;
+  function tip(key) {
+    const d = defFor(key);
+    return d ? d.label + ": " + d.formula + ". Counted at " + d.counted_at + "." + (d.excludes ? " Excludes " + d.excludes + "." : "") : null;
+  }
+  // the list behind a figure: the report's filters, narrowed by `extra` (e.g. {outcome: "abandoned"})
+  function drillUrl(extra, metric, labelText) {
+    const p = query();
+    p.delete("by");
+    for (const [k, v] of Object.entries(extra || {})) p.set(k, v);
+    if (metric) p.set("metric", metric);
+    if (labelText) p.set("label", labelText);
+    return "/contacts?" + p.toString();
+  }
+  const CELL_LIST = { offered: {}, answered: { outcome: "answered" }, abandoned: { outcome: "abandoned" },
+    short_abandoned: { outcome: "short_abandoned" }, answered_within_sl: { within_sl: "true" },
+    // a mean or a rate opens the contacts it is computed from (its numerator for the service level)
+    asa_s: { outcome: "answered" }, aht_s: { outcome: "aht_counted" }, service_level: { within_sl: "true" } };
+  const HANDLE_RANGES = { "<1m": { has_handle_time: "true", handle_s_lt: "60" }, "1-2m": { handle_s_gte: "60", handle_s_lt: "120" },
+    "2-5m": { handle_s_gte: "120", handle_s_lt: "300" }, "5-10m": { handle_s_gte: "300", handle_s_lt: "600" },
+    ">10m": { handle_s_gte: "600" } };
+
   // ---- fetching -----------------------------------------------------------------------------
   async function api(kind, extra) {
     const res = await fetch("/api/v1/reports/" + kind + "?" + query(extra), {
@@ -142,6 +181,7 @@
   async function load() {
     if (!token) { askToken(""); return; }
     const seq = ++loadSeq;
+    const defsReady = Object.keys(defs).length ? Promise.resolve() : loadDefinitions();
     syncUrl();
     $("load-status").textContent = "Loading…";
     document.body.dataset.loaded = "";
@@ -150,6 +190,7 @@
     const prevReq = api("queues", { from: prev.from, to: prev.to, by: "day" }).then((r) => r.json()).catch(() => null);
     const results = await Promise.allSettled(kinds.map((k) => api(k).then((r) => r.json())));
     const prevQueues = await prevReq;
+    await defsReady;
     if (seq !== loadSeq) return;
     data.previousQueues = prevQueues ? Object.assign({ from: prev.from, to: prev.to }, obj(prevQueues.total)) : null;
     kinds.forEach((k, i) => {
@@ -189,7 +230,9 @@
         title: "previous period: " + fmtFor(key, pv),
         text: (d > 0 ? "▲ " : d < 0 ? "▼ " : "= ") + Math.abs(d * 100).toFixed(1) + "% vs " + fmtFor(key, pv) });
     }
-    return el("div", { class: "card", "data-key": key },
+    const d = defFor(key);
+    const href = d ? drillUrl(d.list, DEF_OF[key] || key, title || label(key)) : null;
+    return el(href ? "a" : "div", { class: "card", "data-key": key, href, title: tip(key) },
       el("span", { class: "card-label", text: title || label(key) }),
       el("span", { class: "card-value", text: fmtFor(key, v) }),
       sub ? el("span", { class: "card-sub", text: sub }) : null, delta);
@@ -233,7 +276,8 @@
         ["handle_time_s", "Handle time", pctls], ["resolution_time_s", "Resolution time", pctls],
         ["replies_per_conversation", "Replies per conversation"],
         ["resolved_on_first_reply_share", "Resolved on first reply"],
-        ["sla_compliance", "SLA compliance"],
+        ["sla_compliance", "SLA compliance"], ["repeat_contact_rate", "Repeat contacts",
+          () => isNum(c.repeat_contacts) ? fmtInt(c.repeat_contacts) + " came back within " + num(obj(c.params).repeat_days) + " days" : ""],
         // business-hours twins and resolution SLA (issue 14)
         ["first_response_business_s", "First response (business hours)", pctls],
         ["response_time_business_s", "Response time (business hours)", pctls],
@@ -266,6 +310,20 @@
 
   const axisStyle = { stroke: "#93a1b0", grid: { stroke: "#2c3640" }, ticks: { stroke: "#2c3640" } };
 
+  // A value axis as wide as its longest label: uPlot's fixed 50 px cut "10,000" to "0,000".
+  function fitAxisSize(u, values, axisIdx, cycleNum) {
+    const axis = u.axes[axisIdx];
+    if (cycleNum > 1 && axis._size) return axis._size; // converged: stop re-measuring
+    let size = (axis.ticks && axis.ticks.show !== false ? axis.ticks.size || 0 : 0) + (axis.gap || 0);
+    const longest = (values || []).reduce((acc, v) => (String(v ?? "").length > acc.length ? String(v) : acc), "");
+    if (longest) {
+      u.ctx.font = axis.font ? axis.font[0] : u.ctx.font;
+      size += u.ctx.measureText(longest).width / (window.devicePixelRatio || 1);
+    }
+    return Math.ceil(size) + 4;
+  }
+  const yAxisStyle = Object.assign({ size: fitAxisSize }, axisStyle);
+
   function tzDate(ts) {
     const tz = $("tz").value || defaultTz;
     try { return uPlot.tzDate(new Date(ts * 1e3), tz); } catch (e) { return new Date(ts * 1e3); }
@@ -287,7 +345,7 @@
     const agg = xs.map((x) => byStart.get(x));
     makeChart("volume", $("chart-volume"), {
       tzDate, legend: { show: true }, cursor: { drag: { x: true, y: false } },
-      axes: [axisStyle, axisStyle],
+      axes: [axisStyle, yAxisStyle],
       series: [{}, { label: "Offered", stroke: "#4aa3ff", width: 2 },
         { label: "Answered", stroke: "#2e9e5b", width: 2 },
         { label: "Abandoned", stroke: "#e5484d", width: 2 }],
@@ -298,7 +356,7 @@
       return a.sl.length ? 100 * a.sl.reduce((s, v) => s + v, 0) / a.sl.length : null;
     });
     makeChart("sl", $("chart-sl"), {
-      tzDate, axes: [axisStyle, Object.assign({ values: (u, v) => v.map((x) => x + "%") }, axisStyle)],
+      tzDate, axes: [axisStyle, Object.assign({ values: (u, v) => v.map((x) => x + "%") }, yAxisStyle)],
       scales: { y: { range: [0, 100] } },
       series: [{}, { label: "Service level %", stroke: "#e0a21a", width: 2, fill: "rgba(224,162,26,.12)",
         value: (u, v) => v === null ? "–" : v.toFixed(1) + "%" }],
@@ -314,7 +372,21 @@
       { key: "asa_business_s", label: "ASA (business)", fmt: fmtDuration },
       { key: "aht_business_s", label: "AHT (business)", fmt: fmtDuration },
     ];
+    for (const c of cols) {
+      if (CELL_LIST[c.key]) c.link = (r) => r.start && r.end ? drillUrl(Object.assign({ from: r.start, to: r.end,
+        queue: r.queue, channel: r.channel }, CELL_LIST[c.key]), c.key,
+        c.label + " · " + r.queue + " " + r.channel + " " + r.start) : null;
+      if (defs[c.key]) c.tip = tip(c.key);
+    }
     setTable("queues", cols, rows);
+    // a point of the volume chart opens the contacts created in its interval (every queue)
+    const ends = new Map(rows.map((r) => [toEpoch(r.start), r]));
+    const vol = charts.volume;
+    if (vol) vol.over.addEventListener("click", () => {
+      const i = vol.cursor.idx;
+      const r = i === null || i === undefined ? null : ends.get(vol.data[0][i]);
+      if (r && r.end) location.href = drillUrl({ from: r.start, to: r.end }, "offered", "Offered · " + r.start);
+    });
   }
 
   function fmtStart(t) {
@@ -338,7 +410,7 @@
     makeChart(name, div, {
       height: 220, legend: { show: false },
       scales: { x: { time: false, range: [-0.6, labels.length - 0.4] }, y: { range: (u, min, max) => [0, Math.max(1, max * 1.1)] } },
-      axes: [Object.assign({ values: (u, ticks) => ticks.map((t) => labels[t] ?? ""), splits: () => labels.map((_, i) => i), gap: 4 }, axisStyle), axisStyle],
+      axes: [Object.assign({ values: (u, ticks) => ticks.map((t) => labels[t] ?? ""), splits: () => labels.map((_, i) => i), gap: 4 }, axisStyle), yAxisStyle],
       series: [{}, { label: "Contacts", stroke: color, fill: color, width: 0,
         paths: uPlot.paths && uPlot.paths.bars ? uPlot.paths.bars({ size: [0.7, 80] }) : undefined, points: { show: false } }],
     }, [labels.map((_, i) => i), counts]);
@@ -354,7 +426,9 @@
     bucketChart("response", $("chart-response"), rb, "#4aa3ff",
       "No response times in this range (they need customer messages answered by an agent: email and chat).");
     bucketChart("handle", $("chart-handle"), hb, "#a77bf3", "No handled contacts in this range.");
-    setTable("buckets", [{ key: "kind", label: "Kind" }, { key: "bucket", label: "Bucket" }, { key: "count", label: "Count", fmt: fmtInt }],
+    setTable("buckets", [{ key: "kind", label: "Kind" }, { key: "bucket", label: "Bucket" }, { key: "count", label: "Count", fmt: fmtInt,
+      // handle-time buckets count contacts: each opens its list (response buckets count responses, not contacts)
+      link: (r) => r.kind === "handle time" && HANDLE_RANGES[r.bucket] ? drillUrl(HANDLE_RANGES[r.bucket], "handle_time_s", "Handle time " + r.bucket) : null }],
       rb.map((b) => ({ kind: "response time", bucket: b.bucket, count: b.count }))
         .concat(hb.map((b) => ({ kind: "handle time", bucket: b.bucket, count: b.count }))), { sortable: true, keepOrder: true });
 
@@ -384,7 +458,8 @@
     $("heatmap").classList.toggle("empty", !busiest.length);
     setTable("busiest", [{ key: "weekday", label: "Weekday", fmt: (v) => WEEKDAYS[v - 1] || String(v) },
       { key: "hour", label: "Hour", fmt: fmtInt }, { key: "conversations", label: "Conversations", fmt: fmtInt }], busiest);
-    setTable("tags", [{ key: "tag", label: "Tag" }, { key: "conversations", label: "Conversations", fmt: fmtInt }],
+    setTable("tags", [{ key: "tag", label: "Tag" }, { key: "conversations", label: "Conversations", fmt: fmtInt,
+      link: (r) => r.tag ? drillUrl({ tag: r.tag }, "conversations", "Tag " + r.tag) : null }],
       arr(c.tags).map((t) => ({ tag: obj(t).tag, conversations: obj(t).conversations ?? obj(t).count })));
   }
 
@@ -407,7 +482,9 @@
     const keys = Object.keys(titles);
     for (const r of rows) for (const k of Object.keys(r)) if (!keys.includes(k)) keys.push(k);
     setTable("agents", keys.map((k) => ({ key: k, label: titles[k] || label(k),
-      fmt: k === "agent" ? undefined : (v) => fmtFor(k, v) })), rows);
+      fmt: k === "agent" ? undefined : (v) => fmtFor(k, v),
+      // handled = every contact the agent worked: the list with agent=<name>
+      link: k === "handled" ? (r) => r.agent ? drillUrl({ agent: r.agent }, "conversations", "Handled by " + r.agent) : null : undefined })), rows);
   }
 
   // ---- sortable tables ----------------------------------------------------------------------
@@ -441,7 +518,7 @@
     const table = $("table-" + name);
     const head = el("tr", {}, ...t.columns.map((c) => {
       const sorted = t.sortKey === c.key;
-      const th = el("th", { scope: "col", "data-key": c.key, "aria-sort": sorted ? (t.sortDir > 0 ? "ascending" : "descending") : "none" },
+      const th = el("th", { scope: "col", "data-key": c.key, title: c.tip || null, "aria-sort": sorted ? (t.sortDir > 0 ? "ascending" : "descending") : "none" },
         el("button", { type: "button", class: "sort", text: c.label + (sorted ? (t.sortDir > 0 ? " ▲" : " ▼") : "") }));
       th.firstChild.addEventListener("click", () => {
         if (t.sortKey === c.key) t.sortDir = -t.sortDir; else { t.sortKey = c.key; t.sortDir = isNum(t.rows.find((r) => r[c.key] != null)?.[c.key]) ? -1 : 1; }
@@ -449,8 +526,12 @@
       });
       return th;
     }));
-    const body = sortedRows(name).map((r) => el("tr", {}, ...t.columns.map((c) =>
-      el("td", { class: isNum(r[c.key]) ? "n" : "", text: c.fmt ? c.fmt(r[c.key]) : (r[c.key] ?? "–") }))));
+    const body = sortedRows(name).map((r) => el("tr", {}, ...t.columns.map((c) => {
+      const text = c.fmt ? c.fmt(r[c.key]) : (r[c.key] ?? "–");
+      const href = c.link ? c.link(r) : null;
+      return el("td", { class: isNum(r[c.key]) ? "n" : "", "data-key": c.key, text: href ? null : text },
+        href ? el("a", { class: "drill", href, text }) : null);
+    })));
     if (!body.length) body.push(el("tr", {}, el("td", { colspan: String(t.columns.length), class: "muted", text: "No rows." })));
     table.replaceChildren(el("thead", {}, head), el("tbody", {}, ...body));
   }

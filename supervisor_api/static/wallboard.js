@@ -154,6 +154,57 @@
           el("span", { class: "load-text", text: Math.round(load * 100) + "%" }))));
     }));
     $("agents-panel").classList.toggle("no-agents", hidden || agents.length === 0);
+    markAlertTiles();
+  }
+
+  // ---- alerts (issue 15): a banner of firing alerts; the tile of an alerting queue is marked ----
+  const ALERTS_POLL_MS = 3000;
+  let activeAlerts = [];
+
+  function markAlertTiles() {
+    for (const t of document.querySelectorAll("article.tile.has-alert")) {
+      t.classList.remove("has-alert"); delete t.dataset.alert;
+    }
+    for (const a of activeAlerts) {
+      const s = a.scope || {};
+      if (!s.queue || s.contact) continue;
+      for (const t of document.querySelectorAll("article.tile")) {
+        if (t.dataset.queue === s.queue && (!s.channel || t.dataset.channel === s.channel)) {
+          t.classList.add("has-alert");
+          if (t.dataset.alert !== "critical") t.dataset.alert = a.severity;
+        }
+      }
+    }
+  }
+
+  function renderAlerts() {
+    const banner = $("alerts-banner");
+    banner.hidden = activeAlerts.length === 0;
+    const worst = activeAlerts.some((a) => a.severity === "critical") ? "critical" : "warning";
+    banner.dataset.severity = worst;
+    banner.replaceChildren(...activeAlerts.slice(0, 6).map((a) => {
+      const s = a.scope || {};
+      const where = s.contact ? "contact " + s.contact + (s.agent ? " (" + s.agent + ")" : "")
+        : s.queue ? s.queue + (s.channel ? " · " + s.channel : "") : s.channel || "all queues";
+      return el("span", { class: "alert-item sev-" + a.severity, "data-alert-id": a.id,
+        text: "⚠ " + a.rule + " — " + where + (a.escalate_to ? " → " + a.escalate_to : "") + (a.acked_by ? " (ack)" : "") });
+    }), ...(activeAlerts.length > 6 ? [el("span", { class: "alert-more", text: "+" + (activeAlerts.length - 6) + " more" })] : []));
+    markAlertTiles();
+  }
+
+  async function pollAlerts() {
+    if (state.token && !state.stopped) {
+      try {
+        const r = await fetch("/api/v1/alerts?history=false", { headers: { Authorization: "Bearer " + state.token } });
+        if (r.ok) {
+          const body = await r.json();
+          activeAlerts = (body.active || []).filter((a) => !state.queues.length || !a.scope || !a.scope.queue
+            || state.queues.includes(a.scope.queue));
+          renderAlerts();
+        }
+      } catch (e) { /* offline: keep the last banner; the status light says so */ }
+    }
+    setTimeout(pollAlerts, ALERTS_POLL_MS);
   }
 
   // Count waits and time-in-state up between updates (local clock since the view arrived).
@@ -313,5 +364,6 @@
   tick();
   setInterval(tick, 1000);
   connect();
+  pollAlerts();
   window.tablero = { state, render };
 })();

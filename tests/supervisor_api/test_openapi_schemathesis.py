@@ -21,7 +21,8 @@ from _live_sample import make_view
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory, kafka_bootstrap, chdb_dir):
-    settings = make_settings(tmp_path_factory.mktemp("openapi"), kafka_bootstrap, chdb_dir)
+    settings = make_settings(tmp_path_factory.mktemp("openapi"), kafka_bootstrap, chdb_dir,
+                             helpscout_secret="openapi-test-secret")
     create_topic(kafka_bootstrap, events_topic(settings))
     with running_app(settings) as (app, _client):
         app.state.live_hub.publish(make_view())
@@ -39,6 +40,11 @@ def api_schema(app):
 
 OPERATIONS = ["POST /api/v1/events", "GET /api/v1/live", "GET /api/v1/reports/queues",
               "GET /api/v1/reports/conversations", "GET /api/v1/reports/agents", "GET /api/v1/status",
+              "GET /api/v1/planning/erlang", "GET /api/v1/planning/staffing",
+              "POST /api/v1/connectors/chatwoot", "POST /api/v1/connectors/helpscout",
+              "GET /api/v1/alerts", "POST /api/v1/alerts/{episode_id}/ack",
+              "GET /api/v1/contacts", "GET /api/v1/contacts/{contact_id}",
+              "GET /api/v1/customers/{customer}/contacts", "GET /api/v1/definitions",
               "POST /api/v1/recompute"]
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
@@ -62,11 +68,18 @@ def test_every_operation_is_documented(app):
     ops = [(path, method, op) for path, item in doc["paths"].items() for method, op in item.items()]
     assert {p for p, _, _ in ops} == {"/api/v1/events", "/api/v1/live", "/api/v1/reports/queues",
                                       "/api/v1/reports/conversations", "/api/v1/reports/agents",
-                                      "/api/v1/status", "/api/v1/recompute"}
+                                      "/api/v1/status", "/api/v1/planning/erlang", "/api/v1/planning/staffing",
+                                      "/api/v1/connectors/chatwoot", "/api/v1/connectors/helpscout",
+                                      "/api/v1/alerts", "/api/v1/alerts/{episode_id}/ack",
+                                      "/api/v1/contacts", "/api/v1/contacts/{contact_id}",
+                                      "/api/v1/customers/{customer}/contacts", "/api/v1/definitions",
+                                      "/api/v1/recompute"}
     for path, method, op in ops:
         assert op.get("summary"), (path, method)
         codes = set(op["responses"])
-        if path != "/api/v1/status":  # status is open: no auth errors
+        if path == "/api/v1/connectors/helpscout":  # signed by Help Scout: no token, no roles
+            assert {"401", "429"} <= codes, (path, codes)
+        elif path != "/api/v1/status":  # status is open: no auth errors
             assert {"401", "403", "429"} <= codes, (path, codes)
         for code in codes - {"200", "202", "207", "422"}:
             assert op["responses"][code].get("description"), (path, code)

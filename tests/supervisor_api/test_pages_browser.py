@@ -13,6 +13,7 @@ by hand when the pages change.
 from __future__ import annotations
 
 import csv
+import re
 import threading
 import time
 from pathlib import Path
@@ -337,3 +338,67 @@ def test_reports_tolerate_missing_keys(page, server):
         expect(page.locator("#load-status")).to_contain_text("Updated")
     finally:
         app.router.routes[:] = original
+
+
+# ---- drill-down (issue 17): a figure opens its list, a list opens a contact ----------------------
+def test_reports_figure_opens_its_list_and_a_contact(page, server):
+    queues = api_json(page, server, "queues", MONTH + "&by=day")
+    page.goto(server["url"] + f"/reports?token={server['tokens']['supervisor']}&{MONTH}&by=day")
+    expect(page.locator("body")).to_have_attribute("data-loaded", "1", timeout=LOAD_MS)
+    card = page.locator('#summary a.card[data-key="abandoned"]')
+    expect(card).to_have_attribute("title", re.compile("left before being answered"))  # the definition
+    card.click()
+    expect(page).to_have_url(re.compile(r"/contacts\?.*outcome=abandoned"))
+    expect(page.locator("body")).to_have_attribute("data-loaded", "1", timeout=LOAD_MS)
+    expect(page.locator("#total")).to_have_text(f"{queues['total']['abandoned']:,}")
+    expect(page.locator("#definition")).to_contain_text("customer left before being answered")
+    rows = page.locator("#table-contacts tbody tr")
+    expect(rows).to_have_count(100)
+    page.click("#more")
+    expect(rows).to_have_count(200, timeout=TIMEOUT_MS)
+    assert "format=csv" in page.locator("#csv").get_attribute("href")
+
+    first = rows.first.get_attribute("data-id")
+    rows.first.locator("td a").first.click()
+    expect(page).to_have_url(re.compile(r"/contact\?id="))
+    expect(page.locator("body")).to_have_attribute("data-loaded", "1", timeout=LOAD_MS)
+    expect(page.locator("#contact-id")).to_have_text(first)
+    expect(page.locator('#table-events tbody tr[data-type="contact.abandoned"]')).to_have_count(1)
+    expect(page.locator('#table-explain tbody tr[data-key="is_within_sl"]')).to_contain_text("threshold_s")
+    expect(page.locator('#applied dd[data-key="SL threshold"]')).to_have_text("20s")
+    page.screenshot(path=str(SHOTS / "contact.png"), full_page=True)
+
+
+def test_interval_cell_opens_its_list(page, server):
+    queues = api_json(page, server, "queues", MONTH + "&by=day")
+    page.goto(server["url"] + f"/reports?token={server['tokens']['supervisor']}&{MONTH}&by=day")
+    expect(page.locator("body")).to_have_attribute("data-loaded", "1", timeout=LOAD_MS)
+    row = page.locator("#table-queues tbody tr").nth(3)
+    queue, channel = row.locator("td").nth(0).inner_text(), row.locator("td").nth(1).inner_text()
+    cell = row.locator('td[data-key="answered"] a')
+    figure = int(cell.inner_text().replace(",", ""))
+    cell.click()
+    expect(page.locator("body")).to_have_attribute("data-loaded", "1", timeout=LOAD_MS)
+    expect(page.locator("#total")).to_have_text(f"{figure:,}")
+    assert f"queue={queue}" in page.url and f"channel={channel}" in page.url and "outcome=answered" in page.url
+    assert any(r["queue"] == queue and r["answered"] == figure for r in queues["rows"])
+
+
+def test_contact_page_shows_the_customer_journey(page, server):
+    from pipeline.history import clickhouse_store
+    row = server["app"].state.warehouse.call_sync(clickhouse_store.query_rows, """
+        SELECT customer, count() AS n, uniqExact(toDate(created)) AS days, argMax(contact_id, created) AS newest
+        FROM contacts FINAL WHERE customer != '' GROUP BY customer HAVING days >= 3
+        ORDER BY n, customer LIMIT 1""")[0]
+    page.goto(server["url"] + f"/contact?id={row['newest']}&token={server['tokens']['planner']}")
+    expect(page.locator("body")).to_have_attribute("data-loaded", "1", timeout=LOAD_MS)
+    journey = page.locator("#table-journey tbody tr")
+    expect(journey).to_have_count(row["n"])
+    expect(journey.first).to_have_attribute("data-id", row["newest"])   # newest first: this one
+    expect(journey.first).to_have_class("current")
+    expect(page.locator("#customer-name")).to_have_text(row["customer"])
+    expect(page.locator("#table-events td details")).to_have_count(0)   # planners: no raw events
+    journey.nth(1).locator("a").first.click()
+    expect(page.locator("body")).to_have_attribute("data-loaded", "1", timeout=LOAD_MS)
+    expect(page.locator("#table-journey tbody tr.current")).to_have_count(1)
+    expect(page.locator("#table-journey tbody tr").nth(1)).to_have_class("current")  # the second newest

@@ -13,7 +13,7 @@ import clickhouse_connect
 import orjson
 from kafka import KafkaProducer
 
-from pipeline.live.live_view import merge
+from pipeline.live.live_view import merge, partial
 from pipeline.live.queue_settings import load_queue_settings
 from pipeline.simulator.config import SimConfig
 from pipeline.simulator.daytime import zone_where_local_hour
@@ -34,7 +34,9 @@ def expected_view(events: list[dict], now: float) -> dict:
     state = WorkerState(load_queue_settings(None, "UTC"))
     records = [Record(e["subject"].encode(), orjson.dumps(e), 0, i) for i, e in enumerate(events)]
     state.process(records, now)
-    return merge([state.partial(0, now)], now, state.queue_settings)
+    ps = state.partitions[0]  # the full-scan partial: independent of the workers' live index
+    return merge([partial(ps.contacts.values(), ps.agents.values(), now, state.queue_settings)], now,
+                 state.queue_settings)
 
 
 def publish(stack: Stack, events: list[dict], per_s: float | None = None) -> None:

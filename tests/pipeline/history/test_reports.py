@@ -201,7 +201,7 @@ def test_csv_flattens(voice_db):
     text = reports.to_csv(r["rows"])
     header, first = text.splitlines()[:2]
     assert header == ("queue,channel,start,offered,answered,abandoned,short_abandoned,"
-                      "answered_within_sl,asa_s,aht_s,service_level,asa_business_s,aht_business_s")
+                      "answered_within_sl,asa_s,aht_s,service_level,asa_business_s,aht_business_s,end")
     assert first.startswith("sales,voice,2024-03-04T00:00:00+00:00,5,")
     assert reports.to_csv([{"a": {"b": None, "c": 1}, "d": [1, 2]}]) == "a.b,a.c,d\n,1,1;2\n"
 
@@ -312,6 +312,13 @@ def test_business_clock_and_twins_in_reports(ch):
     by = {r["queue"]: r for r in q["rows"]}
     assert by["mail"]["answered_within_sl"] == 1 and by["mail-cal"]["answered_within_sl"] == 0
     assert by["mail"]["aht_business_s"] == pytest.approx(20 * 60)
+    # the contacts list (drill-down) reads the same per-contact clock (contact_measures.sql)
+    from pipeline.history import contacts
+    for queue, within in (("mail", 1), ("mail-cal", 0)):
+        pq = p.model_copy(update={"queue": queue})
+        assert contacts.count(ch, pq, contacts.Drill(within_sl=True), qs) == within
+        assert contacts.count(ch, pq, contacts.Drill(first_response_within_sl=True), qs) == within
+        assert contacts.count(ch, pq, contacts.Drill(first_response_within_sl=False), qs) == 1 - within
     csv_header = reports.to_csv(reports.table_rows("conversations", conv["mail"])).splitlines()[0]
     for col in ("first_response_business_s.mean", "response_time_business_s.p90", "resolution_sla_business",
                 "asa_business_s", "handle_time_business_s.p50", "resolution_time_business_s.p90"):

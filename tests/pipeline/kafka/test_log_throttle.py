@@ -31,3 +31,28 @@ def test_other_kinds_and_other_loggers_pass():
     for _ in range(5):
         assert throttle.filter(record("pipeline.agents.process", "offsets not committed (%s)", "x"))
     assert not throttle.filter(record("aiokafka.conn", "a %s", 2))
+
+
+# -- quiet start: aiokafka's retriable "Group Coordinator Request failed" ERRORs (issue 11) ----------
+def _coordinator_record(err) -> logging.LogRecord:
+    return logging.LogRecord("aiokafka.consumer.group_coordinator", logging.ERROR, __file__, 1,
+                             "Group Coordinator Request failed: %s", (err,), None)
+
+
+def test_retriable_coordinator_errors_are_hidden_at_start_then_warnings():
+    from kafka.errors import GroupAuthorizationFailedError
+    from aiokafka.errors import GroupCoordinatorNotAvailableError
+
+    from pipeline.kafka.log_throttle import RetriableCoordinatorErrors
+
+    t = [0.0]
+    f = RetriableCoordinatorErrors(grace_s=60, clock=lambda: t[0])
+    assert f.filter(_coordinator_record(GroupCoordinatorNotAvailableError())) is False
+    fatal = _coordinator_record(GroupAuthorizationFailedError())
+    assert f.filter(fatal) is True and fatal.levelno == logging.ERROR  # not retriable: shown as it is
+    t[0] = 61.0
+    late = _coordinator_record(GroupCoordinatorNotAvailableError())
+    assert f.filter(late) is True and (late.levelno, late.levelname) == (logging.WARNING, "WARNING")
+    other = logging.LogRecord("aiokafka.consumer.group_coordinator", logging.ERROR, __file__, 1,
+                              "Heartbeat failed: %r", ("x",), None)
+    assert f.filter(other) is True and other.levelno == logging.ERROR

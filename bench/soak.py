@@ -1,0 +1,245 @@
+"""Soak: `tablero up` under a fixed load for a long time, sampled every minute (`make bench-soak`).
+
+    python -m bench.soak [--minutes 30] [--rate 2000] [--partitions 4] [--retention-min 5]
+
+Kafka: TABLERO_KAFKA if set, otherwise a broker of its own (as bench/run.py). A producer sends
+simulated events (a lazily generated simulation, every id new) at a fixed rate, plus a probe
+contact.created every 50 ms that a websocket client waits for (as bench part 4). Every minute
+it samples: RSS of the `tablero up` process, consumer lag of the worker group, p50/p99 of the
+probes' publish -> websocket latency in that minute, and error lines in the process's log
+(ERROR, CRITICAL, Traceback). Lag counts events not committed yet, so it includes up to
+TABLERO_LAND_INTERVAL_S (1 s) of events processed but not landed: about `rate` at any moment. At the end it reports the slopes (least squares, first minute
+left out as warm-up) of RSS (MB/min) and lag (events/min): flat means about 0. Results go to
+bench/soak.json and bench/soak.md (--out-dir).
+
+Memory reaches a steady state only once ended contacts leave it: the worker keeps them for the
+dedup retention (TABLERO_DEDUP_RETENTION_DAYS, 7 days by default: memory grows for a week by
+design). The soak sets it to --retention-min minutes so a 30-minute run shows the plateau.
+Not part of `make test`.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import orjson
+
+HERE = Path(__file__).resolve().parent
+ERROR_LINE = re.compile(rb"\b(ERROR|CRITICAL)\b|Traceback")
+
+
+def slope(xs: list[float], ys: list[float]) -> float | None:
+    """Least-squares slope of ys over xs (None with fewer than 2 points)."""
+    n = len(xs)
+    if n < 2:
+        return None
+    mx, my = sum(xs) / n, sum(ys) / n
+    den = sum((x - mx) ** 2 for x in xs)
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / den if den else None
+
+
+def pct(values: list[float], p: float) -> float | None:
+    if not values:
+        return None
+    v = sorted(values)
+    return round(v[min(len(v) - 1, int(round(p / 100 * (len(v) - 1))))], 1)
+
+
+def error_lines(stack) -> list[str]:
+    """The lines of the process's log that report an error (ERROR, CRITICAL, a traceback)."""
+    out = []
+    for p in sorted(stack.data_dir.glob("stack-*.log")):
+        out += [line.decode(errors="replace")[:300] for line in p.read_bytes().splitlines() if ERROR_LINE.search(line)]
+    return out
+
+
+async def _soak(stack, minutes: float, rate: int, log) -> list[dict]:
+    import websockets
+    from aiokafka import AIOKafkaProducer
+
+    from bench.pipeline_bench import PROBE_QUEUE, _iso
+    from bench.run import SIM_START
+    from bench.stack import rss_mb
+    from pipeline.simulator import SimConfig, simulate
+
+    def endless():
+        # consecutive 400-day simulations (the simulator's longest), each with its own seed: new ids
+        for k in itertools.count():
+            yield from simulate(SimConfig(seed=7 + k, start=SIM_START + timedelta(days=400 * k),
+                                          duration_s=400 * 86400, tz="UTC"))
+
+    background = endless()
+    sent: list[float] = []
+    latencies: list[tuple[float, float]] = []  # (receive time, latency ms)
+    seen = 0
+    run_id = uuid.uuid4().hex[:8]
+
+    async def reader(ws):
+        nonlocal seen
+        async for raw in ws:
+            now = time.time()
+            view = orjson.loads(raw).get("view")
+            if not view:
+                continue
+            offered = sum(q["today"]["offered"] for q in view["queues"] if q["queue"] == PROBE_QUEUE)
+            while seen < min(offered, len(sent)):
+                latencies.append((now, (now - sent[seen]) * 1000))
+                seen += 1
+
+    samples: list[dict] = []
+    producer = AIOKafkaProducer(bootstrap_servers=stack.bootstrap, acks="all", linger_ms=1)
+    await producer.start()
+    async with websockets.connect(stack.ws_url + f"&queue={PROBE_QUEUE}", max_size=None) as ws:
+        task = asyncio.create_task(reader(ws))
+        tick, probe_every = 0.01, 5
+        per_tick = max(1, round(rate * tick))
+        t0 = time.perf_counter()
+        wall0 = time.time()
+        ticks = total = 0
+        next_sample = 60.0
+
+        async def sample() -> None:
+            nonlocal next_sample
+            stack.check_alive()
+            lo = wall0 + next_sample - 60
+            window = [ms for t, ms in latencies if t >= lo]
+            errors = error_lines(stack)
+            s = {"minute": round(next_sample / 60), "events_sent": total,
+                 "rss_mb": rss_mb(stack.proc.pid).get("rss_mb"), "lag": await asyncio.to_thread(stack.lag),
+                 "probes": len(window), "p50_ms": pct(window, 50), "p99_ms": pct(window, 99),
+                 "error_lines": len(errors), "first_errors": errors[:3]}
+            samples.append(s)
+            log(f"  minute {s['minute']}: RSS {s['rss_mb']} MB, lag {s['lag']}, p99 {s['p99_ms']} ms over "
+                f"{s['probes']} probes, {s['error_lines']} error lines {errors[:3] or ''}")
+            next_sample += 60.0
+        try:
+            while time.perf_counter() - t0 < minutes * 60:
+                for i in range(per_tick):
+                    if i == 0 and ticks % probe_every == 0:
+                        now = time.time()
+                        e = {"specversion": "1.0", "id": f"probe-{run_id}-{len(sent)}", "source": "bench",
+                             "type": "contact.created", "time": _iso(now), "subject": f"probe-{run_id}-{len(sent)}",
+                             "data": {"channel": "chat", "queue": PROBE_QUEUE}}
+                        sent.append(time.time())
+                    else:
+                        e = next(background)
+                    await producer.send(stack.events_topic, orjson.dumps(e), key=e["subject"].encode())
+                total += per_tick
+                ticks += 1
+                if time.perf_counter() - t0 >= next_sample:
+                    await sample()
+                due = t0 + ticks * tick
+                await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            await producer.flush()
+            if len(samples) < round(minutes):  # the last minute ends with the loop
+                await sample()
+        finally:
+            task.cancel()
+            await producer.stop()
+    return samples
+
+
+def summarize(samples: list[dict], minutes: float, rate: int) -> dict:
+    steady = samples[1:] if len(samples) > 2 else samples
+    xs = [s["minute"] for s in steady]
+    rss_slope = slope(xs, [s["rss_mb"] or 0.0 for s in steady])
+    lag_slope = slope(xs, [float(s["lag"]) for s in steady])
+    p99s = [s["p99_ms"] for s in samples if s["p99_ms"] is not None]
+    return {"minutes": minutes, "rate": rate, "samples": samples,
+            "slope_minutes": f"{xs[0]}-{xs[-1]}" if xs else "",
+            "rss_slope_mb_per_min": None if rss_slope is None else round(rss_slope, 3),
+            "lag_slope_events_per_min": None if lag_slope is None else round(lag_slope, 1),
+            "worst_minute_p99_ms": max(p99s) if p99s else None,
+            "error_lines": samples[-1]["error_lines"] if samples else None,
+            "first_errors": samples[-1]["first_errors"] if samples else []}
+
+
+def to_markdown(r: dict) -> str:
+    lines = ["# Tablero soak", "",
+             f"Generated {r['generated_at']} on {r['machine']}: {r['minutes']} minutes at {r['rate']:,} events/s "
+             f"(`python -m bench.soak`), dedup retention {r['retention_min']} min.", "",
+             f"RSS slope {r['rss_slope_mb_per_min']} MB/min, lag slope {r['lag_slope_events_per_min']} events/min "
+             f"(least squares over minutes {r['slope_minutes']}; "
+             f"minute 1 is left out as warm-up from 3 samples on), worst minute p99 {r['worst_minute_p99_ms']} ms, "
+             f"{r['error_lines']} error lines" + (": " + " / ".join(f"`{e}`" for e in r["first_errors"])
+                                                  if r["first_errors"] else "") + ".", "",
+             "| minute | events sent | RSS MB | lag | probes | p50 ms | p99 ms | error lines |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for s in r["samples"]:
+        lines.append(f"| {s['minute']} | {s['events_sent']:,} | {s['rss_mb']} | {s['lag']:,} | {s['probes']} | "
+                     f"{s['p50_ms']} | {s['p99_ms']} | {s['error_lines']} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench.soak", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--minutes", type=float, default=30.0, help="How long to run (default 30).")
+    p.add_argument("--rate", type=int, default=2000, help="Events per second (default 2,000).")
+    p.add_argument("--partitions", type=int, default=4)
+    p.add_argument("--retention-min", type=float, default=5.0,
+                   help="Dedup retention of ended contacts, minutes (TABLERO_DEDUP_RETENTION_DAYS).")
+    p.add_argument("--out-dir", type=Path, default=HERE, help="Where soak.json/soak.md go.")
+    args = p.parse_args(argv)
+    if args.minutes <= 0 or args.rate < 1:
+        p.error("--minutes must be > 0 and --rate >= 1")
+    log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
+
+    from bench.pipeline_bench import NAMESPACES, _cleanup, _new_stack
+    from bench.run import _free_pair, delete_topics
+
+    broker = None
+    bootstrap = os.environ.get("TABLERO_KAFKA")
+    if not bootstrap:
+        from pipeline.kafka.local_broker import KafkaSetupError, LocalKafka
+
+        broker = LocalKafka(Path(tempfile.mkdtemp(prefix="tablero-soak-kafka-")), _free_pair())
+        try:
+            broker.start(progress=log)
+        except KafkaSetupError as exc:
+            log(f"error: {exc}")
+            return 1
+        bootstrap = broker.bootstrap
+    stack = _new_stack(bootstrap, args.partitions,
+                       TABLERO_DEDUP_RETENTION_DAYS=str(args.retention_min / 1440))
+    try:
+        log(f"soak: {args.minutes} min at {args.rate:,} events/s on {bootstrap} ...")
+        stack.start()
+        time.sleep(3)
+        samples = asyncio.run(_soak(stack, args.minutes, args.rate, log))
+    finally:
+        _cleanup(stack)
+        try:
+            for ns in NAMESPACES:
+                delete_topics(bootstrap, ns)
+        except Exception as exc:  # noqa: BLE001
+            log(f"warning: could not delete the soak topics: {exc}")
+        if broker is not None:
+            broker.stop()
+            shutil.rmtree(broker.data_dir, ignore_errors=True)
+    import platform
+
+    r = summarize(samples, args.minutes, args.rate)
+    r.update(generated_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+             machine=f"{platform.node()} {platform.machine()} {os.cpu_count()} cpus, Python {platform.python_version()}",
+             retention_min=args.retention_min)
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    (args.out_dir / "soak.json").write_text(json.dumps(r, indent=2) + "\n")
+    (args.out_dir / "soak.md").write_text(to_markdown(r))
+    log(to_markdown(r))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
