@@ -22,6 +22,7 @@ from supervisor_api.rate_limit import RateLimiter
 from supervisor_api.routes import alerts, events, helpscout, live, reports, status
 from supervisor_api.routes import planning  # workforce planning (issue 16)
 from supervisor_api.routes import contacts, customers, definitions  # drill-down (issue 17)
+from supervisor_api.routes import recompute as recompute_route  # issue 14
 
 STATIC = Path(__file__).resolve().parent / "static"
 log = logging.getLogger(__name__)
@@ -83,6 +84,7 @@ def create_app(settings: Settings | None = None, *, run_live_feed: bool = True, 
 
     for module in (events, live, reports, status, planning, helpscout, alerts, contacts, customers, definitions):
         app.include_router(module.router)
+    app.include_router(recompute_route.router)  # issue 14: recompute / what-if while `tablero up` runs
 
     # connectors: one route module per source (Chatwoot webhooks)
     from supervisor_api.routes import chatwoot

@@ -83,6 +83,9 @@ class QueueMetrics(BaseModel):
     asa_s: float | None
     aht_s: float | None
     service_level: float | None
+    # business-hours twins (issue 14)
+    asa_business_s: float | None
+    aht_business_s: float | None
 
 
 class QueueRow(QueueMetrics):
@@ -128,6 +131,15 @@ class Headline(BaseModel):
     resolved_on_first_reply_share: float | None
     sla_compliance: float | None
     csat: Csat
+    # business-hours twins and resolution SLA (issue 14)
+    asa_s: float | None
+    asa_business_s: float | None
+    first_response_business_s: Stat
+    response_time_business_s: Stat
+    handle_time_business_s: Stat
+    resolution_time_business_s: Stat
+    resolution_sla: float | None
+    resolution_sla_business: float | None
     repeat_contacts: int = Field(description="Contacts whose customer contacted again (any queue, any "
                                              "channel) within `params.repeat_days` days.")
     repeat_contact_rate: float | None = Field(description="repeat_contacts / contacts with a customer.")
@@ -173,6 +185,9 @@ class AgentRow(BaseModel):
     first_response_s: float | None
     customers: int
     csat: Csat
+    handle_business_s: float
+    aht_business_s: float | None
+    first_response_business_s: float | None
 
 
 class AgentsReport(BaseModel):

@@ -13,7 +13,10 @@ SELECT
     avgIf(first_response_s, agent = a AND first_response_s IS NOT NULL) AS first_response_avg_s,
     countIf(agent = a AND csat IS NOT NULL) AS ratings,
     avgIf(csat, agent = a AND csat IS NOT NULL) AS csat_avg,
-    countIf(agent = a AND csat >= 4) AS ratings_good
+    countIf(agent = a AND csat >= 4) AS ratings_good,
+    -- business-hours twins (issue 14)
+    sumIf(handle_business_s, agent = a) AS handle_business_sum_s,
+    avgIf(first_response_business_s, agent = a AND first_response_s IS NOT NULL) AS first_response_business_avg_s
 FROM {{contact_measures}}
 ARRAY JOIN agents AS a
 WHERE ({agent:String} = '' OR a = {agent:String})

@@ -7,7 +7,9 @@
 --
 -- Parameters: from_ms, to_ms (Int64 epoch ms, [from, to)), queue, channel, agent, tag, contact_id,
 -- customer (String, '' = all), allowed_queues (Array(String), empty = all), tz (String IANA),
--- sl_keys/sl_values, ch_keys/ch_values, sl_default (thresholds), short_abandon_s, repeat_days.
+-- sl_keys/sl_values, ch_keys/ch_values, sl_default (thresholds), short_abandon_s, repeat_days,
+-- and per queue/channel (parallel to sl_keys / ch_keys, issue 14): sl_business/ch_business (1 = the
+-- queue's SL clock is business hours) and rt_values/ch_rt_values (resolution target s, 0 = none).
 --
 -- Output aliases are new names (is_within_sl, sl_wait_s, ...): an alias that reused a column name
 -- would shadow the column inside every other expression.
@@ -17,15 +19,36 @@ SELECT
     transform(concat(queue, '/', channel), {sl_keys:Array(String)}, {sl_values:Array(Float64)},
               transform(toString(channel), {ch_keys:Array(String)}, {ch_values:Array(Float64)},
                         {sl_default:Float64})) AS threshold_s,
-    -- the wait the service level judges: created -> answered (voice/chat), else -> first agent reply
-    coalesce(wait_s, first_response_s) AS sl_wait_s,
+    -- the queue's SL clock (issue 14): 1 = business hours (the *_business_s facts), 0 = calendar
+    transform(concat(queue, '/', channel), {sl_keys:Array(String)}, {sl_business:Array(UInt8)},
+              transform(toString(channel), {ch_keys:Array(String)}, {ch_business:Array(UInt8)},
+                        toUInt8(0))) AS on_business_clock,
+    -- resolution SLA target (s) per queue/channel, else per channel; 0 = none (issue 14)
+    transform(concat(queue, '/', channel), {sl_keys:Array(String)}, {rt_values:Array(Float64)},
+              transform(toString(channel), {ch_keys:Array(String)}, {ch_rt_values:Array(Float64)},
+                        toFloat64(0))) AS resolution_target_s,
+    -- the wait the service level judges: created -> answered (voice/chat), else -> first agent reply,
+    -- on the queue's SL clock with pauses (snoozed, waiting for the customer) left out; rows from
+    -- before migration 0006 have no sla_* values and fall back to the plain wait
+    if(on_business_clock = 1, sla_wait_business_s,
+       coalesce(sla_wait_s, wait_s, first_response_s)) AS sl_wait_s,
+    -- the first response SLA compliance judges: on the SL clock, pauses left out (same fallback)
+    if(on_business_clock = 1, sla_first_response_business_s,
+       coalesce(sla_first_response_s, first_response_s)) AS sl_first_response_s,
     -- how long an abandoned contact waited before the customer left
     coalesce(wait_s, (toUnixTimestamp64Milli(abandoned) - toUnixTimestamp64Milli(created)) / 1000) AS abandon_wait_s,
     -- outcomes (0/1): answered, abandoned and closed are the fact row's flags
     toUInt8(is_closed = 0 AND is_abandoned = 0) AS is_open,
     toUInt8(is_answered = 1 AND ifNull(sl_wait_s <= threshold_s, 0)) AS is_within_sl,
     toUInt8(is_abandoned = 1 AND ifNull(abandon_wait_s <= {short_abandon_s:Float64}, 0)) AS is_short_abandoned,
-    toUInt8(ifNull(first_response_s <= threshold_s, 0)) AS is_first_response_within_sl,
+    toUInt8(ifNull(sl_first_response_s <= threshold_s, 0)) AS is_first_response_within_sl,
+    -- resolution SLA (issue 14): closed contacts of queues with a target, resolved within it
+    -- (calendar clock, pauses left out; and the business-hours twin)
+    toUInt8(is_closed = 1 AND resolution_target_s > 0) AS is_resolution_targeted,
+    toUInt8(is_closed = 1 AND resolution_target_s > 0
+            AND ifNull(coalesce(sla_resolution_s, resolution_s) <= resolution_target_s, 0)) AS is_resolved_within_target,
+    toUInt8(is_closed = 1 AND resolution_target_s > 0
+            AND ifNull(sla_resolution_business_s <= resolution_target_s, 0)) AS is_resolved_within_target_business,
     -- the contacts AHT averages: closed and not abandoned (handle time 0 included)
     toUInt8(is_closed = 1 AND is_abandoned = 0) AS is_aht_counted,
     -- resolved on first reply: closed with one agent reply and never reopened

@@ -1,7 +1,8 @@
 -- Conversations report headline numbers over one range (also run for the previous period).
 -- Buckets: response times over every element of response_times_s; handle time over contacts
 -- with handle time (has_handle_time). Upper bounds are exclusive (15m bucket = [0, 900)).
--- Per-contact values come from contact_measures.sql (the one definition of each).
+-- Per-contact values come from contact_measures.sql (the one definition of each, including the
+-- SL clock, the resolution target and the resolution SLA flags of issue 14).
 SELECT
     count() AS conversations,
     uniqExactIf(customer, customer != '') AS customers,
@@ -25,6 +26,21 @@ SELECT
     count(csat) AS ratings,
     avg(csat) AS csat_avg,
     countIf(csat >= 4) AS ratings_good,
+    -- business-hours twins (issue 14): same contacts, business seconds
+    avg(first_response_business_s) AS first_response_business_avg_s,
+    quantilesExactInclusive(0.5, 0.9)(first_response_business_s) AS first_response_business_q,
+    avgArray(response_times_business_s) AS response_business_avg_s,
+    quantilesExactInclusiveArray(0.5, 0.9)(response_times_business_s) AS response_business_q,
+    avgIf(handle_business_s, has_handle_time = 1) AS handle_business_avg_s,
+    quantilesExactInclusiveIf(0.5, 0.9)(handle_business_s, has_handle_time = 1) AS handle_business_q,
+    avg(resolution_business_s) AS resolution_business_avg_s,
+    quantilesExactInclusive(0.5, 0.9)(resolution_business_s) AS resolution_business_q,
+    avgIf(wait_business_s, is_answered = 1 AND wait_s IS NOT NULL) AS asa_business_avg_s,
+    avgIf(wait_s, is_answered = 1 AND wait_s IS NOT NULL) AS asa_avg_s,
+    -- resolution SLA: closed contacts of queues with a target, resolved within it
+    toUInt64(sum(is_resolution_targeted)) AS resolutions_targeted,
+    toUInt64(sum(is_resolved_within_target)) AS resolved_within_target,
+    toUInt64(sum(is_resolved_within_target_business)) AS resolved_within_target_business,
     toUInt64(sum(is_repeat)) AS repeat_contacts,
     [sum(arrayCount(x -> x < 900, response_times_s)),
      sum(arrayCount(x -> x >= 900 AND x < 1800, response_times_s)),

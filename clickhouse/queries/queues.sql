@@ -1,8 +1,9 @@
 -- Interval report: one row per queue, channel and interval (aligned in {tz}), counted in the
--- interval of creation. Every per-contact value (threshold, within SL, short abandon, which
--- contacts AHT counts) is defined once in contact_measures.sql; this file only adds them up.
+-- interval of creation. Every per-contact value (threshold, SL clock, within SL, short abandon,
+-- which contacts AHT counts) is defined once in contact_measures.sql; this file only adds them up.
 -- Output aliases never reuse a column name (an alias would shadow the column inside other
 -- expressions). Averages are returned as sums and counts so totals can be combined.
+-- Business-hours twins (issue 14): the same contacts' *_business_s facts, summed alike.
 WITH
     multiIf({by:String} = '15m', toStartOfFifteenMinutes(local_created),
             {by:String} = 'hour', toStartOfHour(local_created),
@@ -20,7 +21,10 @@ SELECT
     sumIf(wait_s, is_answered = 1 AND wait_s IS NOT NULL) AS wait_sum_s,
     countIf(is_answered = 1 AND wait_s IS NOT NULL) AS wait_n,
     sumIf(handle_s, is_aht_counted = 1) AS handle_sum_s,
-    toUInt64(sum(is_aht_counted)) AS handle_n
+    toUInt64(sum(is_aht_counted)) AS handle_n,
+    -- business-hours twins (issue 14): same contacts, business seconds
+    sumIf(wait_business_s, is_answered = 1 AND wait_s IS NOT NULL) AS wait_business_sum_s,
+    sumIf(handle_business_s, is_aht_counted = 1) AS handle_business_sum_s
 FROM {{contact_measures}}
 GROUP BY queue, channel_name, start_epoch
 ORDER BY queue, channel_name, start_epoch

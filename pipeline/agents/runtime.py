@@ -52,6 +52,8 @@ class WorkerRuntime:
         # Held while a batch (or housekeeping) changes state and until its output is delivered:
         # a rebalance waits for it, so a partition's next owner reads everything written.
         self.lock = asyncio.Lock()
+        self._version_recorded = False
+        self._version_next_try = 0.0
         # Rows of the batches processed since the last landing (their offsets are not committed
         # yet): landed together, at most TABLERO_LAND_INTERVAL_S after the first of them.
         self.pending = Rows()
@@ -77,6 +79,8 @@ class WorkerRuntime:
 
     # -- the batch path -----------------------------------------------------------------------
     async def handle_batch(self, records: list[Record]) -> None:
+        if not self._version_recorded and time.monotonic() >= self._version_next_try:
+            await self._record_version()  # issue 14: the definition version this worker lands with
         out = self.state.process(records, time.time())
         await self.emit(out)
         observability.observe_batch(len(records), out.applied, out.duplicates)
@@ -95,6 +99,15 @@ class WorkerRuntime:
         rows, self.pending = self.pending, Rows()
         self.pending_events, self.pending_since = 0, None
         self.counters.landing_failures += await land(self.warehouse, rows)
+
+    async def _record_version(self) -> None:
+        from pipeline.history.recompute import record_running_version
+        try:
+            await self.warehouse.call(record_running_version, self.state.queue_settings, time.time())
+            self._version_recorded = True
+        except Exception as exc:  # best effort: retried a minute later (ClickHouse may be away)
+            self._version_next_try = time.monotonic() + 60
+            log.warning("could not record the settings version: %r", exc)
 
     async def emit(self, out: BatchOutput) -> None:
         for dl in out.dead_letters:

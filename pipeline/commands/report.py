@@ -99,30 +99,88 @@ def _cell(v) -> str:
 
 
 def recompute(from_: str = typer.Option(..., "--from", help="Start date/datetime (ISO, site zone when naive)."),
-              to: str = typer.Option(..., "--to", help="End date (inclusive) or datetime (exclusive).")) -> None:
-    """Rebuild contact facts from the raw events (after a definition or threshold change).
-    Stop `tablero up` first when using the embedded ClickHouse.
+              to: str = typer.Option(..., "--to", help="End date (inclusive) or datetime (exclusive)."),
+              settings_file: str = typer.Option(None, "--settings", help="Queue settings (TOML) to recompute "
+                                                "under; default: TABLERO_QUEUES_FILE."),
+              what_if: bool = typer.Option(False, "--what-if", help="Show the reports under --settings next to "
+                                           "the current ones; write nothing."),
+              by: str = typer.Option("day", "--by", help="Interval of the what-if queues report."),
+              fmt: Fmt = typer.Option(Fmt.table, "--format", help="What-if output: table, csv or json."),
+              api: str = typer.Option(None, "--api", help="Ask a running API (needed with chDB while `tablero up` "
+                                      "runs); admin token from TABLERO_ADMIN_TOKEN.")) -> None:
+    """Rebuild contact facts from the raw events (after a definition, calendar or threshold change),
+    or compare reports under new settings without touching history (--what-if). The rewrite is
+    atomic per month: reports see a month all old or all new. With the embedded ClickHouse while
+    `tablero up` runs, pass --api.
 
-    Example: tablero recompute --from 1999-02-01 --to 1999-02-28
+    Example: tablero recompute --settings new-queues.toml --what-if --from 1999-02-01 --to 1999-02-28
     """
-    from rich.progress import Progress
-
+    from pipeline.history import recompute as rc
     from pipeline.history import reports
-    from pipeline.history.recompute import recompute as run
-    from pipeline.history.warehouse import get_warehouse
+    from pipeline.live.queue_settings import QueueSettingsError, load_queue_settings
 
     s = get_settings()
     try:
-        params = reports.parse_params({"from": from_, "to": to, "tz": s.site_tz, "by": "day"})
+        params = reports.parse_params({"from": from_, "to": to, "tz": s.site_tz, "by": by})
     except reports.ReportError as exc:
         err.print(f"[red]error:[/red] --{exc.param}: {exc.reason}")
         raise typer.Exit(2)
-    with Progress(console=err) as progress:
-        task = progress.add_task("contacts", total=None)
-        n = get_warehouse(s.clickhouse_dsn).call_sync(
-            run, int(params.start_utc.timestamp() * 1000), int(params.end_utc.timestamp() * 1000),
-            progress=lambda done, total: progress.update(task, completed=done, total=total))
-    err.print(f"recomputed {n} contacts")
+    try:
+        current = load_queue_settings(s.queues_file, s.site_tz)
+        new = load_queue_settings(settings_file, s.site_tz) if settings_file else current
+    except QueueSettingsError as exc:
+        err.print(f"[red]error:[/red] --settings: {exc}")
+        raise typer.Exit(2)
+    if api:
+        import httpx
+
+        body = open(settings_file, "rb").read() if settings_file else b""
+        r = httpx.post(f"{api.rstrip('/')}/api/v1/recompute", content=body, timeout=3600,
+                       params={"from": from_, "to": to, "tz": s.site_tz, "by": by, "what_if": str(what_if).lower()},
+                       headers={"Authorization": f"Bearer {s.admin_token}", "Content-Type": "text/plain"})
+        if r.status_code != 200:
+            err.print(f"[red]error {r.status_code}:[/red] {r.text}")
+            raise typer.Exit(1)
+        result = r.json()
+    else:
+        from rich.progress import Progress
+
+        from pipeline.history.warehouse import get_warehouse
+
+        from_ms = int(params.start_utc.timestamp() * 1000)
+        to_ms = int(params.end_utc.timestamp() * 1000)
+        with Progress(console=err, transient=True) as progress:
+            task = progress.add_task("contacts", total=None)
+            cb = lambda done, total: progress.update(task, completed=done, total=total)  # noqa: E731
+            wh = get_warehouse(s.clickhouse_dsn)
+            wh.migrate_sync()  # settings_versions and the business columns exist (migration 0006)
+            if what_if:
+                result = wh.call_sync(rc.what_if, from_ms, to_ms, current, new, params, progress=cb)
+                result = {"mode": "what_if", "version": new.version, **result,
+                          "side_by_side": rc.side_by_side(result)}
+            else:
+                n = wh.call_sync(rc.recompute, from_ms, to_ms, new, progress=cb)
+                result = {"mode": "rewrite", "version": new.version, "contacts": n,
+                          "running_version": current.version}
+    if result["mode"] == "rewrite":
+        err.print(f"recomputed {result['contacts']} contacts under settings version {result['version']}")
+        if result["version"] != result.get("running_version", result["version"]):
+            err.print(f"[yellow]note:[/yellow] the worker runs version {result['running_version']}: contacts "
+                      "it updates from now on are computed with it; point TABLERO_QUEUES_FILE at the new "
+                      "settings and restart to keep them.")
+        return
+    rows = result["side_by_side"]
+    if fmt == Fmt.json:
+        print(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode())
+    elif fmt == Fmt.csv:
+        print(reports.to_csv(rows), end="")
+    else:
+        table = Table("metric", f"current ({result['current']['version']})",
+                      f"what-if ({result['what_if']['version']})", "change",
+                      title="history untouched: what-if only")
+        for r in rows:
+            table.add_row(r["metric"], _cell(r["current"]), _cell(r["what_if"]), _cell(r["change"]))
+        Console().print(table)
 
 
 def register(app: typer.Typer) -> None:

@@ -3,9 +3,19 @@
 Columns and meanings: docs/internal-interfaces.md. Pure functions of the state, so a retried
 batch produces byte-identical rows (ReplacingMergeTree(version) then keeps one).
 Times are float epoch seconds (UTC); None is NULL.
+
+Business-hours twins (`*_business_s`): the same spans measured in business seconds of the
+calendar given (the queue's: `QueueSettings.calendar_for(state.queue)`, i.e. the contact's current
+queue after transfers); without a calendar they equal the calendar-time values (24/7).
+`settings_version` is the queue-settings hash the row was computed with.
+
+SLA-clock durations (`sla_*`): the wait the service level judges (answer, else first response),
+the first response and the resolution, each minus the time the SLA clock was paused before its
+end (`ContactState.pause_spans`: snoozed, waiting for the customer), in calendar and business time.
 """
 from __future__ import annotations
 
+from pipeline.calendars.business_time import Calendar
 from pipeline.live.contact_state import AgentState, ContactState
 
 CONTACT_COLUMNS = (
@@ -13,23 +23,67 @@ CONTACT_COLUMNS = (
     "first_assigned", "answered", "first_response", "abandoned", "closed", "agent", "agents",
     "wait_s", "first_response_s", "handle_s", "resolution_s", "replies", "customer_messages",
     "response_times_s", "reopened", "transfers", "csat", "is_answered", "is_abandoned",
-    "is_closed", "last_event",
+    "is_closed", "last_event", "wait_business_s", "first_response_business_s", "handle_business_s",
+    "resolution_business_s", "response_times_business_s", "settings_version",
+    "sla_wait_s", "sla_wait_business_s", "sla_first_response_s", "sla_first_response_business_s",
+    "sla_resolution_s", "sla_resolution_business_s",
 )
 AGENT_STATE_COLUMNS = ("agent", "state", "reason", "start", "end", "duration_s")
 
 
-def fact_row(s: ContactState) -> dict:
+def fact_row(s: ContactState, calendar: Calendar | None = None, settings_version: str = "") -> dict:
     """One `contacts` row. `answered` and `wait_s` follow the voice/chat definitions (email has
     no answer event: its wait_s is set only when abandoned); `is_answered` is 1 for email once an
     agent replied, so per-channel answered counts mean the same thing on every channel."""
     created = s.created
     voice_chat = s.channel != "email"
     if voice_chat and s.answered is not None:
-        wait_s = s.answered - created
+        wait_end = s.answered
     elif s.abandoned is not None:
-        wait_s = s.abandoned - created
+        wait_end = s.abandoned
     else:
-        wait_s = None
+        wait_end = None
+    wait_s = None if wait_end is None else wait_end - created
+    if calendar is None or calendar.always_open:
+        biz = None
+    else:
+        biz = calendar.business_seconds
+    if biz is None:
+        wait_b = wait_s
+        fr_b = None if s.first_response is None else s.first_response - created
+        res_b = None if s.closed is None else s.closed - created
+        handle_b = s.handle_ms / 1000.0
+        resp_b = list(s.response_times)
+    else:
+        wait_b = None if wait_end is None else biz(created, wait_end)
+        fr_b = None if s.first_response is None else biz(created, s.first_response)
+        res_b = None if s.closed is None else biz(created, s.closed)
+        handle_b = sum(biz(a, b) for a, b in s.handle_spans)
+        resp_b = [biz(a, b) for a, b in s.response_spans]
+    # SLA clock: the same spans minus the pauses before their end (calendar and business)
+    pauses = s.pause_spans
+    if s.pause_start is not None:
+        pauses = pauses + ((s.pause_start, float("inf")),)
+
+    def sla(end, total_b):
+        if end is None:
+            return None, None
+        cal_t, biz_t = end - created, total_b
+        if not pauses:
+            return cal_t, biz_t
+        for a, b in pauses:
+            if a < end and b > created:
+                lo, hi = (a if a > created else created), (b if b < end else end)
+                cal_t -= hi - lo
+                biz_t -= biz(lo, hi) if biz else hi - lo
+        return max(cal_t, 0.0), max(biz_t, 0.0)
+
+    if wait_end is not None:  # = coalesce(wait_s, first_response_s), as the reports' SL wait
+        sla_wait = sla(wait_end, wait_b)
+    else:
+        sla_wait = sla(s.first_response, fr_b)
+    sla_fr = sla(s.first_response, fr_b)
+    sla_res = sla(s.closed, res_b)
     return {
         "contact_id": s.contact_id,
         "version": len(s.events),
@@ -60,6 +114,18 @@ def fact_row(s: ContactState) -> dict:
         "is_abandoned": int(s.abandoned is not None),
         "is_closed": int(s.closed is not None),
         "last_event": s.last_event,
+        "wait_business_s": wait_b,
+        "first_response_business_s": fr_b,
+        "handle_business_s": handle_b,
+        "resolution_business_s": res_b,
+        "response_times_business_s": resp_b,
+        "settings_version": settings_version,
+        "sla_wait_s": sla_wait[0],
+        "sla_wait_business_s": sla_wait[1],
+        "sla_first_response_s": sla_fr[0],
+        "sla_first_response_business_s": sla_fr[1],
+        "sla_resolution_s": sla_res[0],
+        "sla_resolution_business_s": sla_res[1],
     }
 
 

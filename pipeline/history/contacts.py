@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipeline.history import clickhouse_store
-from pipeline.history.reports import (ReportError, ReportParams, load_query, parse_params,
+from pipeline.history.reports import (ReportError, ReportParams, clocks_from, load_query, parse_params,
                                       thresholds_from)
 
 OUTCOMES = ("answered", "abandoned", "short_abandoned", "open", "closed", "aht_counted",
@@ -165,7 +165,8 @@ def parse_list(raw: dict[str, Any]) -> tuple[ReportParams, Drill]:
 
 def _parameters(params: ReportParams, drill: Drill, queue_settings: Any = None) -> dict[str, Any]:
     per_queue, per_channel = thresholds_from(queue_settings)
-    return {**params.query_parameters(per_queue, per_channel), **drill.query_parameters()}
+    return {**params.query_parameters(per_queue, per_channel, clocks_from(queue_settings)),
+            **drill.query_parameters()}
 
 
 def _ms(value: Any) -> int:

@@ -145,10 +145,17 @@ class ReportParams(BaseModel):
         return self.model_copy(update={"from_": prev_start, "to": start})
 
     def query_parameters(self, thresholds: dict[tuple[str, str], float] | None = None,
-                         channel_defaults: dict[str, float] | None = None) -> dict[str, Any]:
+                         channel_defaults: dict[str, float] | None = None,
+                         clocks: "Clocks | None" = None) -> dict[str, Any]:
         chan = dict(DEFAULT_THRESHOLDS_S, **(channel_defaults or {}))
         per_queue = thresholds or {}
+        ck = clocks or Clocks()
         return {
+            # per queue/channel and per channel, parallel to sl_keys / ch_keys (issue 14)
+            "sl_business": [int(ck.business.get(k, False)) for k in per_queue],
+            "ch_business": [int(ck.ch_business.get(c, False)) for c in chan],
+            "rt_values": [float(ck.targets.get(k) or 0.0) for k in per_queue],
+            "ch_rt_values": [float(ck.ch_targets.get(c) or 0.0) for c in chan],
             "from_ms": int(round(self.start_utc.timestamp() * 1000)),
             "to_ms": int(round(self.end_utc.timestamp() * 1000)),
             "queue": self.queue, "channel": self.channel, "agent": self.agent, "tag": self.tag,
@@ -234,7 +241,27 @@ def _iso(epoch: int, zone: ZoneInfo) -> str:
 
 # -------------------------------------------------------------------------------------- queues
 _QUEUE_SUMS = ("offered", "answered_n", "abandoned_n", "short_abandoned", "answered_within_sl",
-               "wait_sum_s", "wait_n", "handle_sum_s", "handle_n")
+               "wait_sum_s", "wait_n", "handle_sum_s", "handle_n",
+               "wait_business_sum_s", "handle_business_sum_s")
+
+
+class Clocks(BaseModel):
+    """Each queue's SL clock (business or calendar) and resolution target (issue 14)."""
+    business: dict[tuple[str, str], bool] = {}
+    ch_business: dict[str, bool] = {}
+    targets: dict[tuple[str, str], float | None] = {}
+    ch_targets: dict[str, float | None] = {}
+
+
+def clocks_from(queue_settings: Any) -> Clocks:
+    if queue_settings is None:
+        return Clocks()
+    pols = {(q, c): queue_settings.for_queue(q, c) for q, c in queue_settings.configured()}
+    chans = {c: queue_settings.for_queue("", c) for c in CHANNELS}
+    return Clocks(business={k: p.business for k, p in pols.items()},
+                  ch_business={c: p.business for c, p in chans.items()},
+                  targets={k: p.resolution_target_s for k, p in pols.items()},
+                  ch_targets={c: p.resolution_target_s for c, p in chans.items()})
 
 
 def bucket_end(start_epoch: int, by: str, zone: ZoneInfo) -> int:
@@ -270,6 +297,8 @@ def _queue_metrics(sums: dict[str, Any], policy: Any = None) -> dict[str, Any]:
         "asa_s": _ratio(sums["wait_sum_s"], sums["wait_n"]),
         "aht_s": _ratio(sums["handle_sum_s"], sums["handle_n"]),
         "service_level": _ratio(sums["answered_within_sl"], sl_den),
+        "asa_business_s": _ratio(sums["wait_business_sum_s"], sums["wait_n"]),
+        "aht_business_s": _ratio(sums["handle_business_sum_s"], sums["handle_n"]),
     }
 
 
@@ -282,7 +311,7 @@ def queues_report(client: Any, params: ReportParams,
     explicit ``thresholds`` / ``channel_defaults`` override it."""
     qs_q, qs_c = thresholds_from(queue_settings)
     raw = run_query(client, "queues", params.query_parameters(
-        {**qs_q, **(thresholds or {})}, {**qs_c, **(channel_defaults or {})}))
+        {**qs_q, **(thresholds or {})}, {**qs_c, **(channel_defaults or {})}, clocks_from(queue_settings)))
     zone = params.zone
     rows = [{"queue": r["queue"], "channel": r["channel_name"], "start": _iso(r["start_epoch"], zone),
              **_queue_metrics(r, queue_settings.for_queue(r["queue"], r["channel_name"]) if queue_settings else None),
@@ -310,6 +339,21 @@ def _headline(r: dict[str, Any], days: float) -> dict[str, Any]:
                           "p90": _q(r["handle_q"], 1), "count": int(r["handled"])},
         "resolution_time_s": {"mean": r["resolution_avg_s"], "p50": _q(r["resolution_q"], 0),
                               "p90": _q(r["resolution_q"], 1)},
+        "resolution_sla": _ratio(r["resolved_within_target"], r["resolutions_targeted"]),
+        "resolution_sla_business": _ratio(r["resolved_within_target_business"], r["resolutions_targeted"]),
+        "asa_s": r["asa_avg_s"],
+        "asa_business_s": r["asa_business_avg_s"],
+        "first_response_business_s": {"mean": r["first_response_business_avg_s"],
+                                      "p50": _q(r["first_response_business_q"], 0),
+                                      "p90": _q(r["first_response_business_q"], 1),
+                                      "count": int(r["first_responses"])},
+        "response_time_business_s": {"mean": r["response_business_avg_s"], "p50": _q(r["response_business_q"], 0),
+                                     "p90": _q(r["response_business_q"], 1), "count": int(r["responses"])},
+        "handle_time_business_s": {"mean": r["handle_business_avg_s"], "p50": _q(r["handle_business_q"], 0),
+                                   "p90": _q(r["handle_business_q"], 1), "count": int(r["handled"])},
+        "resolution_time_business_s": {"mean": r["resolution_business_avg_s"],
+                                       "p50": _q(r["resolution_business_q"], 0),
+                                       "p90": _q(r["resolution_business_q"], 1)},
         "resolved_on_first_reply": int(r["resolved_first_reply"]),
         "resolved_on_first_reply_share": _ratio(r["resolved_first_reply"], r["closed_n"]),
         "sla_compliance": _ratio(r["first_responses_within_sla"], r["first_responses"]),
@@ -327,10 +371,11 @@ def conversations_report(client: Any, params: ReportParams,
     qs_q, qs_c = thresholds_from(queue_settings)
     thresholds = {**qs_q, **(thresholds or {})}
     channel_defaults = {**qs_c, **(channel_defaults or {})}
-    qp = params.query_parameters(thresholds, channel_defaults)
+    clocks = clocks_from(queue_settings)
+    qp = params.query_parameters(thresholds, channel_defaults, clocks)
     head = run_query(client, "conversations", qp)[0]
     prev = params.previous()
-    prev_head = run_query(client, "conversations", prev.query_parameters(thresholds, channel_defaults))[0]
+    prev_head = run_query(client, "conversations", prev.query_parameters(thresholds, channel_defaults, clocks))[0]
     out = {"report": "conversations", "params": params.echo(), **_headline(head, params.days)}
     out["response_time_buckets"] = dict(zip(RESPONSE_BUCKETS, map(int, head["response_buckets"])))
     out["handle_time_buckets"] = dict(zip(HANDLE_BUCKETS, map(int, head["handle_buckets"])))
@@ -358,6 +403,9 @@ def agents_report(client: Any, params: ReportParams, **_: Any) -> dict[str, Any]
             "handle_s": float(f["handle_sum_s"]) if f else 0.0,
             "aht_s": _ratio(f["handle_sum_s"], f["handle_n"]) if f else None,
             "first_response_s": f["first_response_avg_s"] if f else None,
+            "handle_business_s": float(f["handle_business_sum_s"] or 0.0) if f else 0.0,
+            "aht_business_s": _ratio(f["handle_business_sum_s"], f["handle_n"]) if f else None,
+            "first_response_business_s": f["first_response_business_avg_s"] if f else None,
             "customers": int(f["customers"]) if f else 0,
             "csat": {"mean": f["csat_avg"] if f else None,
                      "good_share": _ratio(f["ratings_good"], f["ratings"]) if f else None,

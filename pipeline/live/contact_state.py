@@ -46,6 +46,9 @@ at agent_replied (email/chat), transferred, abandoned or closed; finished segmen
 After-contact work lives in agent.state_changed (another partition), so it is not in handle_s.
 Response times: from the oldest customer message (created counts) not yet answered to the next
 agent_replied, one value per such reply (email/chat).
+SLA clock pauses (`pause_spans`): while snoozed (from contact.snoozed to its `until` or the event
+that cancels it) and while waiting for the customer (from an agent_replied to the next
+customer_replied, reopened, transfer into a queue without an agent, close or abandon).
 
 `ContactState` is mutable and owned by the caller: the O(1) path updates it in place and returns
 it; the re-fold path returns a new object. `to_dict()` stores only the id and the event list (the
@@ -143,6 +146,15 @@ class ContactState:
     handle_ms: int = 0                    # integer ms: sums are exact in any order
     handle_segments: int = 0
     seg_start: float | None = None
+    # (start, end) of each response time and finished handle segment: the business-hours twins
+    # are measured over these spans (pipeline.history.contact_facts)
+    # (tuples, not lists: () is shared, so a contact without any costs nothing)
+    response_spans: tuple = ()
+    handle_spans: tuple = ()
+    # SLA clock pauses (issue 14): snoozed, or waiting for the customer after an agent reply
+    awaiting_customer: bool = False
+    pause_start: float | None = None
+    pause_spans: tuple = ()                               # finished pauses, (start, end)
     reopened: int = 0
     transfers: int = 0
     csat: int | None = None
@@ -244,6 +256,9 @@ def _step(s: ContactState, t: float, typ: str, arg: Any) -> str | None:
     if su is not None and su <= t:  # the snooze ended before this event: the wait began then
         s.wait_start = su
         s.snooze_until = None
+        if s.pause_start is not None and not s.awaiting_customer:  # ...and the SLA clock resumed
+            s.pause_spans += ((s.pause_start, su),)
+            s.pause_start = None
     if t > s.last_event:
         s.last_event = t
 
@@ -269,16 +284,19 @@ def _step(s: ContactState, t: float, typ: str, arg: Any) -> str | None:
         if s.seg_start is None:
             s.seg_start = t
     elif typ == AGENT_REPLIED:
+        s.awaiting_customer = True
         s.replies += 1
         if s.first_response is None:
             s.first_response = t
         if s.pending_msg is not None:
             s.response_times += (t - s.pending_msg,)
+            s.response_spans += ((s.pending_msg, t),)
             s.pending_msg = None
         _handled(s, arg)
         s.wait_start = s.snooze_until = None
         _seg_end(s, t)
     elif typ == CUSTOMER_REPLIED:
+        s.awaiting_customer = False
         s.customer_messages += 1
         if s.pending_msg is None:
             s.pending_msg = t
@@ -299,6 +317,7 @@ def _step(s: ContactState, t: float, typ: str, arg: Any) -> str | None:
         if to_agent:
             s.assignee = to_agent
         else:  # back into a queue without an agent: a new wait
+            s.awaiting_customer = False
             s.assignee = ""
             s.wait_start = t
             s.snooze_until = None
@@ -309,6 +328,7 @@ def _step(s: ContactState, t: float, typ: str, arg: Any) -> str | None:
         if not set(arg) <= set(s.tags):
             s.tags = tuple(sorted(set(s.tags).union(arg)))
     elif typ == CLOSED:
+        s.awaiting_customer = False
         s.closed = t
         s.ended = True
         s.wait_start = s.snooze_until = s.pending_msg = None
@@ -317,12 +337,14 @@ def _step(s: ContactState, t: float, typ: str, arg: Any) -> str | None:
         if arg:
             _handled(s, arg)
     elif typ == REOPENED:
+        s.awaiting_customer = False
         s.reopened += 1
         s.closed = None
         s.ended = False
         s.wait_start = t
         s.snooze_until = None
     elif typ == ABANDONED:
+        s.awaiting_customer = False
         if s.abandoned is None:
             s.abandoned = t
         s.ended = True
@@ -334,6 +356,12 @@ def _step(s: ContactState, t: float, typ: str, arg: Any) -> str | None:
         s.held = False
     elif typ == RATED:
         s.csat = arg
+    if s.snooze_until is not None or s.awaiting_customer:
+        if s.pause_start is None:
+            s.pause_start = t
+    elif s.pause_start is not None:
+        s.pause_spans += ((s.pause_start, t),)
+        s.pause_start = None
     return None
 
 
@@ -347,6 +375,7 @@ def _handled(s: ContactState, agent: str) -> None:
 def _seg_end(s: ContactState, t: float) -> None:
     if s.seg_start is not None:
         s.handle_ms += round((t - s.seg_start) * 1000)
+        s.handle_spans += ((s.seg_start, t),)
         s.handle_segments += 1
         s.seg_start = None
 

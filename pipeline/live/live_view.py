@@ -15,6 +15,16 @@ Definitions (binding: docs/internal-interfaces.md and the glossary; choices made
   pipeline.live.contact_state; unassigned = no current agent; in_progress = a current agent.
 * age = max(0, now - wait start); inside_sl: age < at_risk_fraction * threshold; at_risk: up to
   the threshold; breached: age >= threshold. time_to_breach_s = threshold - age.
+* Business clock (queue setting `clock = "business"`, issue 14): age = business seconds of the
+  queue's calendar between the wait start and `now`, so a wait does not age while the calendar is
+  closed; oldest_wait_s is that age too. Items get `breach_at` (epoch at which the business age
+  reaches the threshold, None when the calendar never opens) and time_to_breach_s = breach_at - now
+  (wall seconds until the breach, closed hours included; <= 0 once breached). Such a queue row has
+  `clock: "business"` and `clock_resumes_at` (the next opening while closed; None while open).
+  The SLA clock of a contact runs only while it *waits* (see pipeline.live.contact_state): it is
+  stopped by a snooze, by an agent reply (waiting for the customer), an answer, a close or an
+  abandon, and a new wait starts at the snooze's end, the customer's next message, a reopen or a
+  transfer into a queue without an agent. The today/last_30m windows stay in calendar time.
 * offered: created in the window. answered: answered (voice/chat) or first agent reply (email)
   in the window; answered_within_sl: of those, answer - created <= threshold. abandoned: abandon
   in the window; short_abandoned: abandon - created <= short_abandon_s.
@@ -190,6 +200,8 @@ def wait_age(start: float, now: float, policy: QueuePolicy) -> float:
     plugs in at this one place. Contract: never negative, and non-increasing in `start` for a
     fixed `now` (an earlier start is never younger), which is what lets `merge` bisect the
     sorted wait starts instead of visiting them."""
+    if policy.business:  # issue 14: only the calendar's opening hours count (0 when end <= start)
+        return policy.calendar.business_seconds(start, now)
     return max(0.0, now - start)
 
 
@@ -239,6 +251,10 @@ def _den(pol, w: list) -> int:
 
 def _item(start: float, contact: str, now: float, policy: QueuePolicy) -> dict:
     age = wait_age(start, now, policy)
+    if policy.business:  # the breach instant, closed hours skipped (None: the calendar never opens)
+        at = policy.calendar.add(start, policy.threshold_s)
+        return {"contact": contact, "wait_s": age, "time_to_breach_s": None if at is None else at - now,
+                "breach_at": at}
     return {"contact": contact, "wait_s": age, "time_to_breach_s": policy.threshold_s - age}
 
 
@@ -307,8 +323,12 @@ def merge(partials: list[dict], now: float, settings: QueueSettings) -> dict:
             "waiting_items": [_item(st, cid, now, pol) for st, cid in tops],
             "today": _window_out(row.today, den_today), "last_30m": _window_out(row.last, den_last),
         }
+        clock = {}
+        if pol.business:  # issue 14; calendar-clock rows keep their shape
+            clock = {"clock": "business", "clock_resumes_at":
+                     None if pol.calendar.is_open(now) else pol.calendar.next_open(now)}
         queues_out.append({"queue": q, "channel": c, "threshold_s": thr,
-                           "at_risk_fraction": pol.at_risk_fraction, **agg})
+                           "at_risk_fraction": pol.at_risk_fraction, **clock, **agg})
         by_channel.setdefault(c, []).append((row, agg, [(st, cid, pol) for st, cid in tops],
                                              den_today, den_last))
 

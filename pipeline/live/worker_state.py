@@ -148,13 +148,18 @@ class WorkerState:
                 self._agent_event(ps, ev, r, now, out, agents_touched.setdefault(r.partition, set()))
                 continue
             self._contact_event(ps, ev, r, now, out, touched.setdefault(r.partition, set()), lots_touched)
+        qs = self.queue_settings
+        version, cals = qs.version, {}  # per batch: the settings' lookups cost more than a dict get
         for p, ids in touched.items():
             ps = self.partitions[p]
             for cid in ids:
                 s = ps.contacts.get(cid)
                 if s is None:
                     continue
-                out.rows.contacts.append(fact_row(s))
+                cal = cals.get(s.queue)
+                if cal is None:
+                    cal = cals[s.queue] = qs.calendar_for(s.queue)
+                out.rows.contacts.append(fact_row(s, cal, version))
                 out.changelog.append((p, CONTACT + cid.encode(), orjson.dumps({"p": p, "c": s.to_dict()})))
         for p, ids in agents_touched.items():
             ps = self.partitions[p]

@@ -259,7 +259,9 @@
       const prev = data.previousQueues || {};
       const has = data.previousQueues !== null && data.previousQueues !== undefined;
       for (const [k, title] of [["offered", "Offered"], ["answered", "Answered"], ["abandoned", "Abandoned"],
-        ["service_level", "Service level"], ["asa_s", "ASA"], ["aht_s", "AHT"]]) {
+        ["service_level", "Service level"], ["asa_s", "ASA"], ["aht_s", "AHT"],
+        // business-hours twins (issue 14)
+        ["asa_business_s", "ASA (business hours)"], ["aht_business_s", "AHT (business hours)"]]) {
         cards.push(card(k, t[k], has ? (prev[k] ?? null) : undefined, title));
       }
     }
@@ -276,6 +278,12 @@
         ["resolved_on_first_reply_share", "Resolved on first reply"],
         ["sla_compliance", "SLA compliance"], ["repeat_contact_rate", "Repeat contacts",
           () => isNum(c.repeat_contacts) ? fmtInt(c.repeat_contacts) + " came back within " + num(obj(c.params).repeat_days) + " days" : ""],
+        // business-hours twins and resolution SLA (issue 14)
+        ["first_response_business_s", "First response (business hours)", pctls],
+        ["response_time_business_s", "Response time (business hours)", pctls],
+        ["handle_time_business_s", "Handle time (business hours)", pctls],
+        ["resolution_time_business_s", "Resolution time (business hours)", pctls],
+        ["resolution_sla", "Resolution SLA"], ["resolution_sla_business", "Resolution SLA (business hours)"],
         ["csat", "CSAT", (x) => { const o = obj(x); return isNum(o.good_share) ? fmtPct(o.good_share) + " ≥ 4 · " + fmtInt(o.ratings) + " ratings" : (isNum(o.ratings) ? fmtInt(o.ratings) + " ratings" : ""); }],
       ];
       for (const [k, title, subf] of spec) {
@@ -361,6 +369,8 @@
       { key: "abandoned", label: "Abandoned", fmt: fmtInt }, { key: "short_abandoned", label: "Short abandoned", fmt: fmtInt },
       { key: "answered_within_sl", label: "Within SL", fmt: fmtInt }, { key: "asa_s", label: "ASA", fmt: fmtDuration },
       { key: "aht_s", label: "AHT", fmt: fmtDuration }, { key: "service_level", label: "Service level", fmt: fmtPct },
+      { key: "asa_business_s", label: "ASA (business)", fmt: fmtDuration },
+      { key: "aht_business_s", label: "AHT (business)", fmt: fmtDuration },
     ];
     for (const c of cols) {
       if (CELL_LIST[c.key]) c.link = (r) => r.start && r.end ? drillUrl(Object.assign({ from: r.start, to: r.end,
@@ -466,7 +476,8 @@
     });
     const titles = { agent: "Agent", handled: "Handled", replies: "Replies", closed: "Closed",
       closed_without_reply: "Closed without reply", handle_s: "Handle time", aht_s: "AHT",
-      first_response_s: "First response", customers: "Customers", csat: "CSAT", csat_good_share: "CSAT ≥ 4",
+      first_response_s: "First response", first_response_business_s: "First response (business)",
+      handle_business_s: "Handle time (business)", aht_business_s: "AHT (business)", customers: "Customers", csat: "CSAT", csat_good_share: "CSAT ≥ 4",
       csat_ratings: "Ratings" };
     const keys = Object.keys(titles);
     for (const r of rows) for (const k of Object.keys(r)) if (!keys.includes(k)) keys.push(k);

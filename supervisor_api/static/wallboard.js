@@ -85,11 +85,17 @@
     const target = typeof row.sl_target === "number" ? row.sl_target : DEFAULT_TARGET;
     const title = isTotal ? "All queues" : row.queue + (row.channel ? " · " + row.channel : "");
     const waiting = num(row.waiting);
+    // issue 14: a queue on the business clock does not age while its calendar is closed
+    const paused = row.clock === "business" && typeof row.clock_resumes_at === "number";
     const cls = "tile" + (isTotal ? " tile-total" : "") + (num(row.breached) > 0 ? " has-breach" : num(row.at_risk) > 0 ? " has-risk" : "");
     return el("article", { class: cls, "data-queue": isTotal ? "__total__" : row.queue, "data-channel": row.channel || "" },
       el("header", { class: "tile-head" },
         el("h2", { class: "tile-title", text: title }),
-        row.threshold_s ? el("span", { class: "tile-thr", text: "SL " + fmtDuration(row.threshold_s) }) : null),
+        row.threshold_s ? el("span", { class: "tile-thr", text: "SL " + fmtDuration(row.threshold_s) +
+          (row.clock === "business" ? " (business hours)" : "") }) : null),
+      paused ? el("div", { class: "clock-paused", "data-testid": "clock-paused",
+        text: "Clock paused (closed) until " + new Date(row.clock_resumes_at * 1000).toLocaleString(undefined,
+          { weekday: "short", hour: "2-digit", minute: "2-digit" }) }) : null,
       el("div", { class: "tile-waiting" },
         el("span", { class: "num", "data-testid": "waiting", text: String(waiting) }),
         el("span", { class: "lbl", text: "waiting" })),
@@ -99,8 +105,8 @@
         countBox("breached", "✕", "Breached", row.breached)),
       el("div", { class: "oldest" },
         el("span", { class: "lbl", text: "Oldest wait " }),
-        el("span", { class: "oldest-val", "data-oldest": waiting > 0 ? String(num(row.oldest_wait_s)) : "",
-          text: waiting > 0 ? fmtDuration(num(row.oldest_wait_s) + elapsed()) : "–" })),
+        el("span", { class: "oldest-val", "data-oldest": waiting > 0 && !paused ? String(num(row.oldest_wait_s)) : "",
+          text: waiting > 0 ? fmtDuration(num(row.oldest_wait_s) + (paused ? 0 : elapsed())) : "–" })),
       el("div", { class: "sls" },
         slBlock("Today", row.today, target),
         slBlock("Last 30 min", row.last_30m, target)),

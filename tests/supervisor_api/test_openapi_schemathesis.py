@@ -44,7 +44,8 @@ OPERATIONS = ["POST /api/v1/events", "GET /api/v1/live", "GET /api/v1/reports/qu
               "POST /api/v1/connectors/chatwoot", "POST /api/v1/connectors/helpscout",
               "GET /api/v1/alerts", "POST /api/v1/alerts/{episode_id}/ack",
               "GET /api/v1/contacts", "GET /api/v1/contacts/{contact_id}",
-              "GET /api/v1/customers/{customer}/contacts", "GET /api/v1/definitions"]
+              "GET /api/v1/customers/{customer}/contacts", "GET /api/v1/definitions",
+              "POST /api/v1/recompute"]
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 
@@ -71,7 +72,8 @@ def test_every_operation_is_documented(app):
                                       "/api/v1/connectors/chatwoot", "/api/v1/connectors/helpscout",
                                       "/api/v1/alerts", "/api/v1/alerts/{episode_id}/ack",
                                       "/api/v1/contacts", "/api/v1/contacts/{contact_id}",
-                                      "/api/v1/customers/{customer}/contacts", "/api/v1/definitions"}
+                                      "/api/v1/customers/{customer}/contacts", "/api/v1/definitions",
+                                      "/api/v1/recompute"}
     for path, method, op in ops:
         assert op.get("summary"), (path, method)
         codes = set(op["responses"])

@@ -155,6 +155,25 @@ def test_wallboard_live_updates_and_screenshot(page, server):
     page.screenshot(path=str(SHOTS / "wallboard.png"))
 
 
+def test_wallboard_business_clock_paused(page, server):
+    """Issue 14: a queue on the business clock whose calendar is closed says until when, and its
+    oldest wait does not count up meanwhile."""
+    view = make_view(billing_waiting=3, secret_waiting=7)
+    row = view["queues"][0]
+    row.update({"clock": "business", "clock_resumes_at": 1_900_000_000.0, "oldest_wait_s": 600.0})
+    publish(server, page, view)
+    page.goto(server["url"] + f"/?token={server['tokens']['admin']}")
+    t = tile(page, "billing", "voice")
+    expect(t.locator('[data-testid="clock-paused"]')).to_contain_text("Clock paused (closed) until", timeout=5000)
+    expect(t.locator(".tile-thr")).to_contain_text("(business hours)")
+    oldest = t.locator(".oldest-val")
+    expect(oldest).to_have_attribute("data-oldest", "")
+    first = oldest.inner_text()
+    page.wait_for_timeout(1500)  # the other tiles tick every second; this one must not
+    assert oldest.inner_text() == first
+    expect(tile(page, "secret-vip", "voice").locator('[data-testid="clock-paused"]')).to_have_count(0)
+
+
 def test_wallboard_scoped_token_sees_only_its_queue(page, server):
     publish(server, page, make_view(billing_waiting=4, secret_waiting=9))
     page.goto(server["url"] + f"/?token={server['tokens']['billing']}")

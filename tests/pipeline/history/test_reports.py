@@ -160,7 +160,7 @@ def test_queues_by_15m_in_madrid(voice_db):
     assert {row["queue"] for row in r["rows"]} == {"sales"}
     assert r["total"] == _strip({"offered": 5, "answered": 3, "abandoned": 2, "short_abandoned": 1,
                                  "answered_within_sl": 2, "asa_s": 55 / 3, "aht_s": 120.0,
-                                 "service_level": 0.5})
+                                 "service_level": 0.5, "asa_business_s": 55 / 3, "aht_business_s": 120.0})
 
 
 def test_queues_by_day_tz_alignment(voice_db):
@@ -201,7 +201,7 @@ def test_csv_flattens(voice_db):
     text = reports.to_csv(r["rows"])
     header, first = text.splitlines()[:2]
     assert header == ("queue,channel,start,offered,answered,abandoned,short_abandoned,"
-                      "answered_within_sl,asa_s,aht_s,service_level,end")
+                      "answered_within_sl,asa_s,aht_s,service_level,asa_business_s,aht_business_s,end")
     assert first.startswith("sales,voice,2024-03-04T00:00:00+00:00,5,")
     assert reports.to_csv([{"a": {"b": None, "c": 1}, "d": [1, 2]}]) == "a.b,a.c,d\n,1,1;2\n"
 
@@ -255,3 +255,96 @@ def test_queue_settings_thresholds_and_formula(voice_db):
     other = QueueSettings.from_dict({"channels": {"voice": {"threshold_s": 5}}})
     (row,) = reports.queues_report(voice_db, p, queue_settings=other)["rows"]
     assert row["answered_within_sl"] == 0
+
+
+# --------------------------------------------------------------------------- business hours (issue 14)
+BIZ_SETTINGS = """
+site_tz = "UTC"
+[calendars.office]
+hours = { mon = ["09:00-17:00"], tue = ["09:00-17:00"], wed = ["09:00-17:00"], thu = ["09:00-17:00"], fri = ["09:00-17:00"] }
+[queues.mail]
+channel = "email"
+threshold_s = 3600
+calendar = "office"
+clock = "business"
+resolution_target_s = 3600
+[queues.mail-cal]
+channel = "email"
+threshold_s = 3600
+calendar = "office"
+resolution_target_s = 3600
+"""
+
+
+def test_business_clock_and_twins_in_reports(ch):
+    """Two identical emails: Friday 16:30 UTC, first reply Monday 09:20, closed Monday 12:00. In
+    business time the reply took 50 min (inside the 1 h threshold) and resolution 3 h 30 (inside 8 h);
+    in calendar time both are late. `mail` runs on the business clock, `mail-cal` on the calendar one."""
+    from pipeline.history.contact_facts import fact_row
+    from pipeline.live.contact_state import replay
+    from pipeline.live.queue_settings import QueueSettings
+    from pipeline.schemas.event import Event
+
+    qs = QueueSettings.from_toml(BIZ_SETTINGS)
+    rows = []
+    for q in ("mail", "mail-cal"):
+        evs = [Event(f"{q}1", "contact.created", ts("2024-03-08T16:30:00"), q, "t", {"channel": "email", "queue": q}),
+               Event(f"{q}2", "contact.opened", ts("2024-03-11T09:00:00"), q, "t", {"agent": "a1"}),
+               Event(f"{q}3", "contact.agent_replied", ts("2024-03-11T09:20:00"), q, "t", {"agent": "a1"}),
+               Event(f"{q}4", "contact.closed", ts("2024-03-11T12:00:00"), q, "t", {"agent": "a1"})]
+        rows.append(fact_row(replay(q, evs), qs.calendar_for(q), qs.version))
+    store.insert_rows(ch, "contacts", rows)
+    p = parse_params({"from": "2024-03-08", "to": "2024-03-08", "tz": "UTC", "by": "day"})
+    conv = {q: reports.conversations_report(ch, p.model_copy(update={"queue": q}), queue_settings=qs)
+            for q in ("mail", "mail-cal")}
+    for c in conv.values():
+        assert c["first_response_s"]["mean"] == pytest.approx(64 * 3600 + 50 * 60)
+        assert c["first_response_business_s"]["mean"] == pytest.approx(50 * 60)
+        assert c["response_time_business_s"]["p50"] == pytest.approx(50 * 60)
+        assert c["resolution_time_business_s"]["mean"] == pytest.approx(3.5 * 3600)
+        assert c["handle_time_business_s"]["mean"] == pytest.approx(20 * 60)
+        # resolution SLA (1 h): 3 h 30 of business time to the close, but the clock was paused
+        # from the reply (09:20) to the close waiting for the customer: 50 min count
+        assert c["resolution_sla_business"] == 1.0 and c["resolution_sla"] == 0.0
+    assert conv["mail"]["sla_compliance"] == 1.0       # business clock: 50 min <= 1 h
+    assert conv["mail-cal"]["sla_compliance"] == 0.0   # calendar clock: 64 h 50 min > 1 h
+    q = reports.queues_report(ch, p, queue_settings=qs)
+    by = {r["queue"]: r for r in q["rows"]}
+    assert by["mail"]["answered_within_sl"] == 1 and by["mail-cal"]["answered_within_sl"] == 0
+    assert by["mail"]["aht_business_s"] == pytest.approx(20 * 60)
+    # the contacts list (drill-down) reads the same per-contact clock (contact_measures.sql)
+    from pipeline.history import contacts
+    for queue, within in (("mail", 1), ("mail-cal", 0)):
+        pq = p.model_copy(update={"queue": queue})
+        assert contacts.count(ch, pq, contacts.Drill(within_sl=True), qs) == within
+        assert contacts.count(ch, pq, contacts.Drill(first_response_within_sl=True), qs) == within
+        assert contacts.count(ch, pq, contacts.Drill(first_response_within_sl=False), qs) == 1 - within
+    csv_header = reports.to_csv(reports.table_rows("conversations", conv["mail"])).splitlines()[0]
+    for col in ("first_response_business_s.mean", "response_time_business_s.p90", "resolution_sla_business",
+                "asa_business_s", "handle_time_business_s.p50", "resolution_time_business_s.p90"):
+        assert col in csv_header
+
+
+@pytest.mark.parametrize("day, hours", [("2024-03-31", 23), ("2024-10-27", 25), ("2024-03-04", 24)])
+def test_dst_days_have_23_or_25_hours_of_intervals(ch, day, hours):
+    """One contact every 15 minutes of real time over the local day: the 15-minute report has
+    4 x 23 / 4 x 25 intervals on the days Madrid changes clocks, and the hourly one 23 / 25."""
+    from zoneinfo import ZoneInfo
+    z = ZoneInfo("Europe/Madrid")
+    d = dt.date.fromisoformat(day)
+    start = dt.datetime(d.year, d.month, d.day, tzinfo=z).timestamp()
+    end = dt.datetime.combine(d + dt.timedelta(days=1), dt.time(0), tzinfo=z).timestamp()
+    assert (end - start) / 3600 == hours
+    rows, t, i = [], start, 0
+    while t < end:
+        rows.append(fact(f"d{i}", dt.datetime.fromtimestamp(t, dt.timezone.utc).replace(tzinfo=None).isoformat(),
+                         queue="q", channel="voice"))
+        t += 900
+        i += 1
+    store.insert_rows(ch, "contacts", rows)
+    for by, per_hour in (("15m", 4), ("hour", 1)):
+        r = reports.queues_report(ch, parse_params({"from": day, "to": day, "tz": "Europe/Madrid", "by": by}))
+        starts = [row["start"] for row in r["rows"]]
+        assert len(starts) == len(set(starts)) == hours * per_hour
+        assert sum(row["offered"] for row in r["rows"]) == hours * 4
+        assert all(row["offered"] == 4 // per_hour for row in r["rows"])

@@ -465,3 +465,63 @@ def test_service_level_boundaries_are_inclusive():
     assert (w["answered"], w["answered_within_sl"], w["abandoned"], w["short_abandoned"]) == (2, 1, 2, 1)
     assert w["service_level"] == 1 / 3  # within / (answered + abandoned after 5 s)
     assert math.isclose(w["asa_s"], 20.0005)
+
+
+# -- business clock (issue 14) -------------------------------------------------------------------
+BIZ = QueueSettings.from_toml("""
+site_tz = "Europe/Madrid"
+[calendars.office]
+hours = { mon = ["08:00-14:00", "15:00-18:00"], tue = ["08:00-18:00"], wed = ["08:00-18:00"], thu = ["08:00-18:00"], fri = ["08:00-18:00"] }
+[queues.mail]
+channel = "email"
+threshold_s = 14400
+calendar = "office"
+clock = "business"
+[queues.mail-24]
+channel = "email"
+threshold_s = 14400
+calendar = "office"
+""")
+
+
+def test_business_clock_does_not_age_outside_opening_hours():
+    """An email at Friday 18:01 is not breached on Monday 08:59 (it has waited 0 business seconds);
+    its 4 h threshold runs out on Monday at 12:00 (four opening hours from 08:00). The same
+    email in a calendar-clock queue is breached all weekend."""
+    from zoneinfo import ZoneInfo
+
+    from pipeline.live.contact_state import apply
+    z = ZoneInfo("Europe/Madrid")
+
+    def at(d, hh, mm=0):
+        return datetime(2026, 11, d, hh, mm, tzinfo=z).timestamp()
+
+    states = []
+    for q in ("mail", "mail-24"):
+        s, _ = apply(None, Event(f"e-{q}", "contact.created", at(27, 18, 1), f"c-{q}", "t",
+                                 {"channel": "email", "queue": q}))
+        states.append(s)
+    p = partial(states, [], at(27, 18, 1), BIZ)
+    sat = merge([p], at(28, 12), BIZ)
+    row = _row(sat, "mail")
+    assert (row["waiting"], row["inside_sl"], row["breached"]) == (1, 1, 0)
+    assert row["clock"] == "business" and row["clock_resumes_at"] == at(30, 8)
+    assert row["oldest_wait_s"] == 0.0
+    item = row["waiting_items"][0]
+    assert item["breach_at"] == at(30, 12) and item["time_to_breach_s"] == at(30, 12) - at(28, 12)
+    cal_row = _row(sat, "mail-24")
+    assert cal_row["breached"] == 1 and "clock" not in cal_row
+
+    mon = _row(merge([p], at(30, 8, 59), BIZ), "mail")
+    assert (mon["inside_sl"], mon["at_risk"], mon["breached"]) == (1, 0, 0)
+    assert mon["clock_resumes_at"] is None and mon["oldest_wait_s"] == 59 * 60
+    # at risk from 80 % of 4 h = 3 h 12 min of business time: Monday 11:12
+    assert _row(merge([p], at(30, 11, 11), BIZ), "mail")["at_risk"] == 0
+    assert _row(merge([p], at(30, 11, 12), BIZ), "mail")["at_risk"] == 1
+    assert _row(merge([p], at(30, 12), BIZ), "mail")["breached"] == 1
+    # the channel and total rows use each queue's own clock
+    view = merge([p], at(30, 8, 59), BIZ)
+    email = next(c for c in view["channels"] if c["channel"] == "email")
+    assert email["breached"] == 1 and email["waiting"] == 2
+    times = sorted((i["time_to_breach_s"] for i in email["waiting_items"]))
+    assert times[0] < 0 and times[1] == at(30, 12) - at(30, 8, 59)

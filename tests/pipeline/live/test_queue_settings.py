@@ -66,3 +66,64 @@ def test_unreadable_file_is_a_settings_error(tmp_path):
     bad.write_text("[queues.b]\nchannel='voice'\nthreshold_s=0\n")
     with pytest.raises(QueueSettingsError, match=r"(?s)q.toml: .*queues.b.threshold_s: must be > 0"):
         load_queue_settings(bad)
+
+
+# -- calendars, clocks, versions (issue 14) ------------------------------------------------------
+CAL = """
+site_tz = "Europe/Madrid"
+[calendars.office]
+hours = { mon = ["08:00-14:00", "15:00-18:00"] }
+holidays = ["2026-12-24"]
+public_holidays = { country = "ES", subdiv = "MD" }
+days = { "2026-12-31" = ["09:00-13:00"] }
+[calendars.default]
+tz = "America/New_York"
+hours = { sat = ["10:00-12:00"] }
+[queues.mail]
+channel = "email"
+calendar = "office"
+clock = "business"
+resolution_target_s = 86400
+[queues.other]
+channel = "chat"
+"""
+
+
+def test_calendars_clock_and_resolution_target():
+    import datetime as dt
+    qs = QueueSettings.from_toml(CAL)
+    p = qs.for_queue("mail", "email")
+    assert (p.clock, p.business, p.resolution_target_s, p.calendar.name) == ("business", True, 86400.0, "office")
+    assert p.calendar.tz == "Europe/Madrid" and p.calendar.blocks(dt.date(2026, 12, 28)) == ((28800, 50400), (54000, 64800))
+    assert p.calendar.blocks(dt.date(2026, 12, 31)) == ((32400, 46800),)
+    assert p.calendar.is_holiday(dt.date(2026, 12, 24)) and p.calendar.is_holiday(dt.date(2026, 12, 8))
+    o = qs.for_queue("other", "chat")
+    assert (o.clock, o.calendar.name, o.calendar.tz) == ("calendar", "default", "America/New_York")
+    assert qs.for_queue("mail", "voice").clock == "calendar"  # channel mismatch: channel defaults
+    assert QueueSettings.from_toml("").for_queue("x", "voice").calendar.always_open
+
+
+@pytest.mark.parametrize("text, message", [
+    ('[queues.a]\nchannel = "voice"\ncalendar = "nope"', "queues.a.calendar: no calendar 'nope'"),
+    ('[calendars.x]\nhours = { mon = ["9-10"] }', "calendars.x.hours.mon: '9-10' is not a block"),
+    ('[calendars.x]\nhours = { mon = ["08:00-12:00", "11:00-13:00"] }', "calendars.x.hours.mon: blocks overlap"),
+    ('[calendars.x]\nhours = { funday = ["08:00-12:00"] }', "calendars.x.hours"),
+    ('[calendars.x]\nholidays = ["2026-13-01"]', "calendars.x.holidays.0: must be a date"),
+    ('[calendars.x]\npublic_holidays = { country = "XX" }', "calendars.x.public_holidays: unknown country 'XX'"),
+    ('[calendars.x]\npublic_holidays = { country = "ES", subdiv = "ZZ" }', "unknown subdiv 'ZZ' for ES"),
+    ('[calendars.x]\ntz = "Mars/Base"', "calendars.x.tz"),
+    ('[queues.a]\nchannel = "voice"\nclock = "wall"', "queues.a.clock: must be one of"),
+    ('[queues.a]\nchannel = "voice"\nresolution_target_s = 0', "queues.a.resolution_target_s: must be > 0"),
+])
+def test_calendar_errors_name_the_key(text, message):
+    with pytest.raises(QueueSettingsError) as info:
+        QueueSettings.from_toml(text)
+    assert message in str(info.value)
+
+
+def test_version_hash_follows_meaning_not_layout():
+    a = QueueSettings.from_toml(CAL)
+    reordered = QueueSettings.from_toml("# same settings\n" + CAL.replace(
+        'clock = "business"\nresolution_target_s = 86400', 'resolution_target_s = 86400.0\nclock = "business"'))
+    assert a.version == reordered.version and len(a.version) == 12
+    assert a.version != QueueSettings.from_toml(CAL.replace("15:00-18:00", "15:00-19:00")).version
