@@ -80,7 +80,7 @@ def test_every_definition_list_matches_its_figure(bank):
                "conversations": conv["conversations"], "closed": conv["closed"],
                "handle_time_s": conv["handle_time_s"]["count"], "first_response_s": conv["first_response_s"]["count"],
                "resolved_on_first_reply_share": conv["resolved_on_first_reply"],
-               "repeat_contact_rate": conv["repeat_contacts"]}
+               "repeat_contact_rate": conv["repeat_contacts"], "csat": conv["csat"]["ratings"]}
     for key, figure in figures.items():
         assert total(bank, **MONTH, **defs[key]["list"]) == figure, key
     # and the within-SL rule shown is the SQL that ran
