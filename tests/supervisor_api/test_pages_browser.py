@@ -407,6 +407,12 @@ def test_bucket_heatmap_cell_and_staff_cell_open_their_lists(page, server):
     row.locator('td[data-key="count"] a').click()
     assert landed_total() == figure > 0
     assert "handle_bucket=" in page.url
+    # a response-time bucket counts responses: its list shows them (none in a voice-only month)
+    open_reports()
+    page.locator("#table-buckets tbody tr", has_text="response time").first.locator('td[data-key="count"] a').click()
+    assert landed_total() == 0 and "response_bucket=" in page.url
+    expect(page.locator("#responses")).to_be_visible()
+    expect(page.locator("#responses-n")).to_have_text(str(convs["response_time_buckets"]["<15m"]))
     # a heatmap cell: the busiest weekday and hour
     cell = max(convs["busiest"], key=lambda c: c["conversations"])
     open_reports()
