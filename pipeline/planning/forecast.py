@@ -16,6 +16,14 @@ Methods (each forecasts one day from the days before it):
   days of a month) are lifted by the historical ratio of such days to the plain days before them; the
   day's total is spread with the same weekday's mean intraday profile, smoothed over neighbouring
   intervals.
+- ``tuned_profile``: the same level x profile idea with its settings chosen per forecast by an inner
+  backtest over the 20 open days before the target (never the target or later): the level is a
+  fixed-constant exponential smoothing (0.1 to 0.5) of weekday-adjusted totals with weekday factors
+  from the last 8 or all plain days, by median or mean; the profile mixes the same weekday's shares
+  with all days' shares (weight 1, 0.75, 0.5), weights days by recency (half-life none, 4 or 8
+  weeks) and is smoothed by a Gaussian kernel over neighbouring intervals (sigma 0.7 to 2 intervals).
+  The level setting is scored on the inner days' totals, the profile on their intervals given their
+  true totals; calendar-class lifts as in ``ets_profile``.
 ``choose`` runs the backtest and keeps the method with the lowest RMSE per series.
 
 Prediction intervals: overdispersed Poisson, var = phi x forecast, phi the mean of squared backtest
