@@ -339,8 +339,8 @@ def tuned_parts(vol: np.ndarray, days: list[dt.date], target: dt.date) -> tuple[
                        for j in inner)
 
         def profile_sse(cfg):
-            return sum(float(((totals[j] * _profile_cfg(share, ok, ords, wds, j, ords[j], wds[j], cfg) - vol[j]) ** 2).sum())
-                       for j in inner)
+            return sum(float(((totals[j] * _profile_cfg(share, ok, ords, wds, j, ords[j], wds[j], cfg)
+                               - vol[j]) ** 2).sum()) for j in inner)
         level_cfg = min(level_cfgs, key=level_sse)          # ties: the first candidate
         profile_cfg = min(profile_cfgs, key=profile_sse)
     kind = _day_class(target, _after_closure(days, n, target, open_wd), open_wd)
