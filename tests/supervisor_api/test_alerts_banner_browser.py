@@ -11,7 +11,7 @@ import time
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from _app import ADMIN_TOKEN, close_warehouse, make_settings
+from _app import ADMIN_TOKEN, alerts_settings, close_warehouse, make_settings
 from _live_sample import make_view
 from test_pages_browser import CHROMIUM, CHROMIUM_ARGS, add_test_routes, free_port, publish
 from pipeline.alerts import records
@@ -95,17 +95,9 @@ def test_a_supervisor_acknowledges_from_the_banner(board, tmp_path, kafka_bootst
     fires on a live view; the supervisor's banner offers "Ack", the click records the ack (the API,
     then the owner folds it in from tablero.alerts), and the button is gone. A wallboard token sees
     the alert but no button (it may not acknowledge)."""
-    from kafka import KafkaAdminClient
-    from kafka.admin import NewTopic
-
-    rules = tmp_path / "alerts.toml"
-    rules.write_text('[[rules]]\nname = "billing too deep"\nqueue = "billing"\nmetric = "waiting"\n'
-                     'threshold = 5\nseverity = "critical"\n')
-    settings = make_settings(tmp_path, kafka_bootstrap, chdb_dir, alerts_file=rules, alerts_interval_s=0.1)
-    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
-    admin.create_topics([NewTopic(f"{settings.kafka_namespace}.tablero.alerts", 1, 1,
-                                  topic_configs={"cleanup.policy": "compact"})])
-    admin.close()
+    settings = alerts_settings(tmp_path, kafka_bootstrap, chdb_dir,
+                               '[[rules]]\nname = "billing too deep"\nqueue = "billing"\nmetric = "waiting"\n'
+                               'threshold = 5\nseverity = "critical"\n')
     store = TokenStore(settings.tokens_path)
     supervisor = store.create("floor-lead", "supervisor")
     tv = store.create("tv-billing", "wallboard", ["billing"])
