@@ -39,7 +39,14 @@ MAX_AGENTS = 100_000
 _MAX_QUEUE_STATES = 2_000_000
 _TAIL = 1e-13
 _MAX_STEPS = 200_000
+_MAX_WORK = 100_000_000  # uniformization steps x queue positions (~1 s): bounds a request's CPU time
 MAX_TARGET_S = 86_400.0
+# Times a centre can mean (1 ms .. 31 days): beyond them the rates under- or overflow floats
+# (a patience of 5e-324 s is an infinite abandon rate), and the search can run for minutes.
+MIN_DURATION_S = 0.001
+MAX_DURATION_S = 31 * 86_400.0
+MAX_PATIENCE_S = 1e9  # ~32 years: Erlang A has become Erlang C long before
+_MIN_LOG_ARG = 1e-300  # a load so small that log(0) would come up: no queue forms either way
 
 
 class ErlangError(ParamError):
@@ -114,7 +121,7 @@ class _AState:
 def _erlang_a_state(n: int, lam: float, mu: float, theta: float) -> _AState:
     a = lam / mu
     e = erlang_b(n, a)
-    x, y = n * mu / theta, lam / theta
+    x, y = n * mu / theta, max(lam / theta, _MIN_LOG_ARG)
     # log r_k = sum_{i=1..k} log(y / (x + i)); terms grow while x + i < y, then shrink.
     if y - x > _MAX_QUEUE_STATES:
         raise ErlangError("agents", "far too few agents for this load: the queue settles beyond 2 million "
@@ -175,6 +182,9 @@ def _answered_within(q: np.ndarray, n: int, mu: float, theta: float, t: float) -
     up = (n * mu + m * theta) / lam_u
     stay = 1.0 - up - theta / lam_u
     lt = lam_u * t
+    if (lt + 12.0 * math.sqrt(lt) + 20.0) * size > _MAX_WORK:  # the Poisson(lt) steps the loop needs
+        raise ErlangError("target_answer_s", f"too long for this load in Erlang A ({size:,} queue positions "
+                                             f"over ~{lt:,.0f} steps); use a shorter target, more agents or Erlang C")
     log_lt = math.log(lt)
     p = q.copy()
     answered = 0.0
@@ -205,17 +215,18 @@ def _check(volume: float, interval_s: float, aht_s: float, target_answer_s: floa
            patience_s: float | None, shrinkage: float, max_occupancy: float, concurrency: int) -> None:
     if not (volume >= 0 and math.isfinite(volume)):
         raise ErlangError("volume", f"must be a finite number >= 0, got {volume!r}")
-    if not (interval_s > 0 and math.isfinite(interval_s)):
-        raise ErlangError("interval_s", f"must be > 0 seconds, got {interval_s!r}")
-    if not (aht_s > 0 and math.isfinite(aht_s)):
-        raise ErlangError("aht_s", f"must be > 0 seconds, got {aht_s!r}")
+    if not (1.0 <= interval_s <= MAX_DURATION_S):
+        raise ErlangError("interval_s", f"must be from 1 to {MAX_DURATION_S:.0f} seconds, got {interval_s!r}")
+    if not (MIN_DURATION_S <= aht_s <= MAX_DURATION_S):
+        raise ErlangError("aht_s", f"must be from {MIN_DURATION_S} to {MAX_DURATION_S:.0f} seconds, got {aht_s!r}")
     if not (0 <= target_answer_s <= MAX_TARGET_S):
         raise ErlangError("target_answer_s", f"must be from 0 to {MAX_TARGET_S:.0f} seconds, got {target_answer_s!r}")
     if volume / interval_s * aht_s > MAX_AGENTS:
         raise ErlangError("volume", f"the load ({volume / interval_s * aht_s:.3g} Erlangs) needs more than "
                                     f"{MAX_AGENTS} agents; split the queue or check the units")
-    if patience_s is not None and not (patience_s > 0 and math.isfinite(patience_s)):
-        raise ErlangError("patience_s", f"must be > 0 seconds (or omitted for Erlang C), got {patience_s!r}")
+    if patience_s is not None and not (MIN_DURATION_S <= patience_s <= MAX_PATIENCE_S):
+        raise ErlangError("patience_s", f"must be from {MIN_DURATION_S} to {MAX_PATIENCE_S:.0f} seconds "
+                                        f"(or omitted for Erlang C), got {patience_s!r}")
     if not (0 <= shrinkage < 1):
         raise ErlangError("shrinkage", f"must be in [0, 1): the share of paid time not on contacts, got {shrinkage!r}")
     if not (0 < max_occupancy <= 1):
@@ -228,7 +239,7 @@ def _servers_metrics(servers: int, a: float, lam: float, aht_s: float, t: float,
                      patience_s: float | None) -> dict:
     if servers < 1:
         raise ErlangError("agents", "must be >= 1")
-    if a == 0:
+    if a < _EPS:  # below a billionth of an Erlang nothing queues (and smaller loads underflow)
         return dict(service_level=1.0, p_wait=0.0, asa_s=0.0, mean_wait_s=0.0, p_abandon=0.0, occupancy=0.0)
     if patience_s is None:
         p_wait, sl, asa = _c_metrics(servers, a, aht_s, t)
@@ -266,7 +277,7 @@ def solve(volume: float, interval_s: float, aht_s: float, *, target_answer_s: fl
         raise ErlangError("target_sl", f"must be in (0, 1), e.g. 0.8 for 80 %, got {target_sl!r}")
     lam = volume / interval_s
     a = lam * aht_s
-    if a == 0:
+    if a < _EPS:  # below a billionth of an Erlang nothing queues (and smaller loads underflow)
         m = _servers_metrics(1, 0.0, 0.0, aht_s, target_answer_s, patience_s)
         return _result(volume, interval_s, aht_s, a, 0, shrinkage, m, target_answer_s, target_sl, patience_s,
                        max_occupancy, concurrency)
@@ -338,4 +349,5 @@ def estimate_patience(abandoned: int, total_wait_s: float) -> float | None:
         return None
     if total_wait_s == 0:
         raise ErlangError("total_wait_s", "abandoned callers but no waiting time recorded; check the waits")
-    return total_wait_s / abandoned
+    # kept inside what evaluate() accepts: odd history (abandons after no wait) must not fail a plan
+    return min(max(total_wait_s / abandoned, MIN_DURATION_S), MAX_PATIENCE_S)

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from pipeline.history import reports
 from pipeline.planning import erlang, forecast, staffing
@@ -85,11 +86,11 @@ _ERRORS = errors(400, 401, 403, 429, 503,
                        **_ERRORS})
 async def erlang_endpoint(
     volume: float = Query(..., ge=0, description="Contacts per interval."),
-    interval_s: float = Query(1800, gt=0, description="Interval length in seconds."),
-    aht_s: float = Query(..., gt=0, description="Average handle time, seconds."),
+    interval_s: float = Query(1800, gt=0, description="Interval length in seconds (1 s to 31 days)."),
+    aht_s: float = Query(..., gt=0, description="Average handle time, seconds (1 ms to 31 days)."),
     target_answer_s: float = Query(20, ge=0), target_sl: float = Query(0.8, gt=0, lt=1),
     model: Literal["c", "a"] = Query("c", description="c: Erlang C; a: Erlang A (needs patience_s)."),
-    patience_s: float | None = Query(None, gt=0, description="Mean patience, seconds (Erlang A)."),
+    patience_s: float | None = Query(None, gt=0, description="Mean patience, seconds (Erlang A; 1 ms to 1e9 s)."),
     shrinkage: float = Query(0.0, ge=0, lt=1), max_occupancy: float = Query(1.0, gt=0, le=1),
     concurrency: int = Query(1, ge=1, le=50, description="Chats an agent takes at once."),
     agents: int | None = Query(None, ge=1, description="Evaluate this many agents instead of solving."),
@@ -100,11 +101,13 @@ async def erlang_endpoint(
                                                                    "caller waits before hanging up)"})
     kw = dict(target_answer_s=target_answer_s, patience_s=patience_s if model == "a" else None,
               shrinkage=shrinkage, max_occupancy=max_occupancy, concurrency=concurrency)
-    try:
+    def compute():
         if agents is not None:
-            r = erlang.evaluate(volume, interval_s, aht_s, agents, target_sl=target_sl, **kw)
-        else:
-            r = erlang.solve(volume, interval_s, aht_s, target_sl=target_sl, **kw)
+            return erlang.evaluate(volume, interval_s, aht_s, agents, target_sl=target_sl, **kw)
+        return erlang.solve(volume, interval_s, aht_s, target_sl=target_sl, **kw)
+
+    try:  # in a worker thread: a large Erlang A takes seconds and must not stall the websockets
+        r = await run_in_threadpool(compute)
     except erlang.ErlangError as exc:
         raise HTTPException(400, exc.as_dict())
     out = r.as_dict()

@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings as hsettings, strategies as st
 
 from pipeline.planning import erlang
 
@@ -46,6 +47,42 @@ def test_zero_volume_needs_nobody_and_bad_inputs_name_the_field():
     with pytest.raises(erlang.ErlangError) as e:
         erlang.solve(10, 900, 100, shrinkage=1.0)
     assert e.value.param == "shrinkage"
+
+
+@pytest.mark.parametrize("kwargs, param", [
+    # found by the API fuzzer (schemathesis): a subnormal patience is an infinite abandon rate
+    (dict(volume=0.2, interval_s=0.2, aht_s=20, patience_s=5e-324), "interval_s"),
+    (dict(volume=0.2, interval_s=900, aht_s=20, patience_s=5e-324), "patience_s"),
+    (dict(volume=0.2, interval_s=900, aht_s=1e-300, patience_s=60), "aht_s"),
+    (dict(volume=0.2, interval_s=1e300, aht_s=20, patience_s=60), "interval_s"),
+    (dict(volume=1, interval_s=900, aht_s=20, patience_s=1e12), "patience_s"),
+    # a queue of ~100,000 positions over ~100,000 steps: minutes of CPU, refused up front
+    (dict(volume=1e5, interval_s=1, aht_s=0.001, patience_s=1), "target_answer_s"),
+])
+def test_inputs_outside_what_a_centre_means_name_the_field(kwargs, param):
+    with pytest.raises(erlang.ErlangError) as e:
+        erlang.evaluate(agents=3, target_sl=0.8, **kwargs)
+    assert e.value.param == param
+
+
+@hsettings(max_examples=150, deadline=None)
+@given(volume=st.floats(0, 1e6, allow_subnormal=True), interval_s=st.floats(1, 31 * 86400),
+       aht_s=st.floats(0.001, 31 * 86400), patience_s=st.floats(0.001, 1e9), agents=st.integers(1, 60))
+def test_any_input_in_range_gives_numbers_or_a_named_error(volume, interval_s, aht_s, patience_s, agents):
+    """Never a bare Python error or a NaN (they were 500s); tiny loads (down to subnormal
+    volumes) are no load."""
+    try:
+        r = erlang.evaluate(volume, interval_s, aht_s, agents, patience_s=patience_s, target_sl=0.8)
+    except erlang.ErlangError as e:
+        assert e.param in ("volume", "target_answer_s", "agents", "patience_s")
+        return
+    assert not any(isinstance(v, float) and math.isnan(v) for v in r.as_dict().values()), r
+    assert 0.0 <= r.service_level <= 1.0 and 0.0 <= r.p_abandon <= 1.0
+
+
+def test_patience_estimated_from_odd_history_stays_usable():
+    assert erlang.estimate_patience(3, 0.0003) == erlang.MIN_DURATION_S  # abandons after no wait
+    assert erlang.estimate_patience(1, 1e12) == erlang.MAX_PATIENCE_S
 
 
 def test_overloaded_erlang_c_answers_nobody_in_time():
