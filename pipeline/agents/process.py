@@ -73,6 +73,7 @@ class EventStream(Service):
 
     async def on_start(self) -> None:
         log_throttle.install()  # Faust has set up logging by now; a broker away must not flood it
+        log_throttle.skip_unshown_records()
         settle_heap(startup=True)
         self.consumer = AIOKafkaConsumer(
             bootstrap_servers=settings.kafka_bootstrap,
