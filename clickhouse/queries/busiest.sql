@@ -1,7 +1,7 @@
 -- Contacts created by weekday (1 = Monday) x hour of day, in {tz} (contact_measures.sql).
 SELECT
-    toDayOfWeek(local_created) AS weekday,
-    toHour(local_created) AS hour,
+    local_weekday AS weekday,
+    local_hour AS hour,
     count() AS conversations
 FROM {{contact_measures}}
 GROUP BY weekday, hour

@@ -9,7 +9,8 @@
 -- customer (String, '' = all), allowed_queues (Array(String), empty = all), tz (String IANA),
 -- sl_keys/sl_values, ch_keys/ch_values, sl_default (thresholds), short_abandon_s, repeat_days,
 -- and per queue/channel (parallel to sl_keys / ch_keys, issue 14): sl_business/ch_business (1 = the
--- queue's SL clock is business hours) and rt_values/ch_rt_values (resolution target s, 0 = none).
+-- queue's SL clock is business hours) and rt_values/ch_rt_values (resolution target s, 0 = none);
+-- the report buckets' lower bounds response_bounds/handle_bounds (s, ascending; issue 17).
 --
 -- Output aliases are new names (is_within_sl, sl_wait_s, ...): an alias that reused a column name
 -- would shadow the column inside every other expression.
@@ -59,7 +60,25 @@ SELECT
     toUInt8(customer != '' AND next_contact_created IS NOT NULL
             AND toUnixTimestamp64Milli(assumeNotNull(next_contact_created)) - toUnixTimestamp64Milli(created)
                 <= {repeat_days:Float64} * 86400000) AS is_repeat,
-    toTimeZone(toDateTime(created), {tz:String}) AS local_created
+    -- rated contacts (CSAT) and good ratings (4 or 5)
+    toUInt8(csat IS NOT NULL) AS is_rated,
+    toUInt8(ifNull(csat >= 4, 0)) AS is_rated_good,
+    -- closed with no agent reply (the staff report)
+    toUInt8(is_closed = 1 AND replies = 0) AS is_closed_without_reply,
+    -- response-time buckets: per bucket i, how many of the contact's responses fall in
+    -- [response_bounds[i], response_bounds[i + 1]) (the first bucket open below, the last above)
+    arrayMap(i -> toUInt64(arrayCount(x -> (i = 1 OR x >= {response_bounds:Array(Float64)}[i])
+                                        AND (i = length({response_bounds:Array(Float64)})
+                                             OR x < {response_bounds:Array(Float64)}[i + 1]),
+                                      response_times_s)),
+             arrayEnumerate({response_bounds:Array(Float64)})) AS response_bucket_counts,
+    -- handle-time bucket (1-based index into handle_bounds, same rule); 0 = no handle time
+    if(has_handle_time = 1, toUInt8(1 + arrayCount(b -> handle_s >= b, arrayPopFront({handle_bounds:Array(Float64)}))),
+       toUInt8(0)) AS handle_bucket,
+    toTimeZone(toDateTime(created), {tz:String}) AS local_created,
+    -- the busiest-times cell: weekday (1 = Monday) and hour of creation in {tz}
+    toDayOfWeek(local_created) AS local_weekday,
+    toHour(local_created) AS local_hour
 FROM
 (
     -- the customer's next contact is looked for among every contact up to `to + repeat_days`,

@@ -1,6 +1,7 @@
 -- Conversations report headline numbers over one range (also run for the previous period).
 -- Buckets: response times over every element of response_times_s; handle time over contacts
--- with handle time (has_handle_time). Upper bounds are exclusive (15m bucket = [0, 900)).
+-- with handle time (has_handle_time). Upper bounds are exclusive (15m bucket = [0, 900)); the
+-- bounds are parameters (reports.RESPONSE_BUCKETS / HANDLE_BUCKETS).
 -- Per-contact values come from contact_measures.sql (the one definition of each, including the
 -- SL clock, the resolution target and the resolution SLA flags of issue 14).
 SELECT
@@ -23,9 +24,9 @@ SELECT
     quantilesExactInclusiveIf(0.5, 0.9)(handle_s, has_handle_time = 1) AS handle_q,
     avg(resolution_s) AS resolution_avg_s,
     quantilesExactInclusive(0.5, 0.9)(resolution_s) AS resolution_q,
-    count(csat) AS ratings,
+    toUInt64(sum(is_rated)) AS ratings,
     avg(csat) AS csat_avg,
-    countIf(csat >= 4) AS ratings_good,
+    toUInt64(sum(is_rated_good)) AS ratings_good,
     -- business-hours twins (issue 14): same contacts, business seconds
     avg(first_response_business_s) AS first_response_business_avg_s,
     quantilesExactInclusive(0.5, 0.9)(first_response_business_s) AS first_response_business_q,
@@ -42,20 +43,9 @@ SELECT
     toUInt64(sum(is_resolved_within_target)) AS resolved_within_target,
     toUInt64(sum(is_resolved_within_target_business)) AS resolved_within_target_business,
     toUInt64(sum(is_repeat)) AS repeat_contacts,
-    [sum(arrayCount(x -> x < 900, response_times_s)),
-     sum(arrayCount(x -> x >= 900 AND x < 1800, response_times_s)),
-     sum(arrayCount(x -> x >= 1800 AND x < 3600, response_times_s)),
-     sum(arrayCount(x -> x >= 3600 AND x < 7200, response_times_s)),
-     sum(arrayCount(x -> x >= 7200 AND x < 10800, response_times_s)),
-     sum(arrayCount(x -> x >= 10800 AND x < 21600, response_times_s)),
-     sum(arrayCount(x -> x >= 21600 AND x < 43200, response_times_s)),
-     sum(arrayCount(x -> x >= 43200 AND x < 86400, response_times_s)),
-     sum(arrayCount(x -> x >= 86400 AND x < 172800, response_times_s)),
-     sum(arrayCount(x -> x >= 172800, response_times_s))] AS response_buckets,
-    [countIf(has_handle_time = 1 AND handle_s < 60),
-     countIf(handle_s >= 60 AND handle_s < 120),
-     countIf(handle_s >= 120 AND handle_s < 300),
-     countIf(handle_s >= 300 AND handle_s < 600),
-     countIf(handle_s >= 600)] AS handle_buckets
+    -- buckets: the per-contact response_bucket_counts / handle_bucket of contact_measures.sql
+    -- (the contacts list filters on the same columns); empty when no contact matches
+    sumForEach(response_bucket_counts) AS response_buckets,
+    sumForEach(arrayMap(i -> toUInt64(handle_bucket = i), arrayEnumerate({handle_bounds:Array(Float64)}))) AS handle_buckets
 FROM {{contact_measures}}
 SETTINGS do_not_merge_across_partitions_select_final = 1

@@ -98,10 +98,20 @@ def deliver(target: str, ep: Episode, state: str, *, smtp: str = "", sender: str
     notifier = apprise.Apprise()
     if not notifier.add(service):
         return f"{target}: apprise could not load this target"
-    with apprise.LogCapture(level=logging.WARNING) as captured:
+    # DEBUG too: apprise logs the cause (an untrusted certificate, a refused login) only there
+    with apprise.LogCapture(level=logging.DEBUG, fmt="%(levelname)s - %(message)s") as captured:
         ok = notifier.notify(body=b, title=t, body_format=apprise.NotifyFormat.TEXT)
-        text = captured.getvalue().strip()
+        lines = captured.getvalue().strip().splitlines()
     if ok:
         return None
-    last = text.splitlines()[-1].rsplit(" - ", 1)[-1] if text else "the target refused the notification"
-    return last[:500]
+    return failure_reason(lines)
+
+
+def failure_reason(lines: list[str]) -> str:
+    """apprise's last warning, with the exception behind it when it logged one."""
+    said = [ln.split(" - ", 1)[1] for ln in lines if ln.startswith(("WARNING - ", "ERROR - "))]
+    causes = [ln.split("Exception: ", 1)[1] for ln in lines if "Exception: " in ln]
+    reason = said[-1] if said else "the target refused the notification"
+    if causes and causes[-1] not in reason:
+        reason += f" ({causes[-1]})"
+    return reason[:500]

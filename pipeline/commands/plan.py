@@ -162,8 +162,8 @@ def forecast_cmd(
     day: str = typer.Option(..., "--day", help="The day to forecast (ISO date)."),
     csv: str = typer.Option(None, "--csv"), queue: str = typer.Option(None, "--queue"),
     channel: str = typer.Option("voice", "--channel"),
-    method: str = typer.Option(None, "--method", help="seasonal_naive, historical_average, ets_profile "
-                                                       "(default: the backtest's best)."),
+    method: str = typer.Option(None, "--method", help="seasonal_naive, historical_average, ets_profile, "
+                                                       "tuned_profile (default: the backtest's best)."),
     closed: list[str] = typer.Option([], "--closed", help="A closed day (holiday), ISO date; repeatable."),
     holidays: str = typer.Option(None, "--holidays", help="Country code (US, ES-MD): its public holidays are closed."),
     since: str = typer.Option(None, "--since", help="ClickHouse history from this date (default: a year back)."),

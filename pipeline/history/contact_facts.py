@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from pipeline.calendars.business_time import Calendar
 from pipeline.live.contact_state import AgentState, ContactState
+from pipeline.live.sla_clock import pauses, sla_seconds
 
 CONTACT_COLUMNS = (
     "contact_id", "version", "queue", "channel", "customer", "priority", "tags", "created",
@@ -61,22 +62,10 @@ def fact_row(s: ContactState, calendar: Calendar | None = None, settings_version
         handle_b = sum(biz(a, b) for a, b in s.handle_spans)
         resp_b = [biz(a, b) for a, b in s.response_spans]
     # SLA clock: the same spans minus the pauses before their end (calendar and business)
-    pauses = s.pause_spans
-    if s.pause_start is not None:
-        pauses = pauses + ((s.pause_start, float("inf")),)
+    spans = pauses(s)
 
     def sla(end, total_b):
-        if end is None:
-            return None, None
-        cal_t, biz_t = end - created, total_b
-        if not pauses:
-            return cal_t, biz_t
-        for a, b in pauses:
-            if a < end and b > created:
-                lo, hi = (a if a > created else created), (b if b < end else end)
-                cal_t -= hi - lo
-                biz_t -= biz(lo, hi) if biz else hi - lo
-        return max(cal_t, 0.0), max(biz_t, 0.0)
+        return sla_seconds(created, end, total_b, spans, biz)
 
     if wait_end is not None:  # = coalesce(wait_s, first_response_s), as the reports' SL wait
         sla_wait = sla(wait_end, wait_b)

@@ -6,8 +6,11 @@ list returns for a filter is the report's figure for that filter (one definition
 
 Parameters: the reports' own (``pipeline.history.reports.parse_params``: from, to, tz, queue,
 channel, agent, tag, with the same validation and the same 400 answers) plus the figure being
-drilled into (``Drill``): ``outcome``, ``within_sl``, ``first_response_within_sl``,
-``has_handle_time``, ``repeat`` and duration ranges ``<metric>_gt|_gte|_lt|_lte`` in seconds.
+drilled into (``Drill``): ``outcome``, the flags of ``FLAGS`` (``within_sl``, ``rated``, ...),
+``final_agent`` (the staff report's per-contact measures), ``weekday`` / ``hour`` (a busiest-times
+cell), ``response_bucket`` / ``handle_bucket`` (a conversations-report bucket, by its label) and
+duration ranges ``<metric>_gt|_gte|_lt|_lte`` in seconds. A response bucket counts responses, not
+contacts: its figure is the list's ``responses`` (each contact's ``matching_responses``, summed).
 
 Pages are ordered by (created, contact id), oldest first; the cursor is opaque (base64 of the last
 row's created ms and id), so a page never repeats or skips a contact while rows are added later.
@@ -26,12 +29,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipeline.history import clickhouse_store
-from pipeline.history.reports import (ReportError, ReportParams, clocks_from, load_query, parse_params,
-                                      thresholds_from)
+from pipeline.history.reports import (HANDLE_BUCKETS, RESPONSE_BUCKETS, ReportError, ReportParams, clocks_from,
+                                      load_query, parse_params, thresholds_from)
 
 OUTCOMES = ("answered", "abandoned", "short_abandoned", "open", "closed", "aht_counted",
             "resolved_on_first_reply")
-FLAGS = ("within_sl", "first_response_within_sl", "has_handle_time", "repeat")
+FLAGS = ("within_sl", "first_response_within_sl", "has_handle_time", "repeat", "closed_without_reply",
+         "rated", "rated_good", "resolution_targeted", "resolved_within_target",
+         "resolved_within_target_business")
+# busiest-times cell: (parameter, lowest, highest)
+CELL = (("weekday", 1, 7), ("hour", 0, 23))
+BUCKETS = {"response_bucket": RESPONSE_BUCKETS, "handle_bucket": HANDLE_BUCKETS}
+RESPONSE_BUCKETS_T, HANDLE_BUCKETS_T = tuple(RESPONSE_BUCKETS), tuple(HANDLE_BUCKETS)  # for Literal[...]
 # the duration columns of contact_list.sql's `durations` map (a test runs every one of them)
 DURATIONS = ("wait_s", "first_response_s", "handle_s", "resolution_s", "sl_wait_s", "abandon_wait_s")
 RANGE_OPS = ("gt", "gte", "lt", "lte")
@@ -57,6 +66,17 @@ class Drill:
     first_response_within_sl: bool | None = None
     has_handle_time: bool | None = None
     repeat: bool | None = None
+    closed_without_reply: bool | None = None
+    rated: bool | None = None
+    rated_good: bool | None = None
+    resolution_targeted: bool | None = None
+    resolved_within_target: bool | None = None
+    resolved_within_target_business: bool | None = None
+    final_agent: str = ""
+    weekday: int | None = None
+    hour: int | None = None
+    response_bucket: str = ""   # a label of reports.RESPONSE_BUCKETS
+    handle_bucket: str = ""     # a label of reports.HANDLE_BUCKETS
     ranges: tuple[tuple[str, str, float], ...] = ()   # (duration column, op, seconds)
     limit: int = 100
     cursor: str = ""
@@ -67,10 +87,12 @@ class Drill:
         after_ms, after_id = decode_cursor(self.cursor) if self.cursor else (-1, "")
         return {
             "outcome": self.outcome,
-            "within_sl": flag(self.within_sl),
-            "first_response_within_sl": flag(self.first_response_within_sl),
-            "has_handle_time": flag(self.has_handle_time),
-            "repeat": flag(self.repeat),
+            **{name: flag(getattr(self, name)) for name in FLAGS},
+            "final_agent": self.final_agent,
+            **{name: -1 if getattr(self, name) is None else getattr(self, name) for name, _, _ in CELL},
+            # 1-based bucket index (0 = any)
+            **{name: labels.index(getattr(self, name)) + 1 if getattr(self, name) else 0
+               for name, labels in BUCKETS.items()},
             "dur_keys": [r[0] for r in self.ranges], "dur_ops": [r[1] for r in self.ranges],
             "dur_values": [float(r[2]) for r in self.ranges],
             "after_ms": after_ms, "after_id": after_id, "limit": self.limit,
@@ -80,8 +102,8 @@ class Drill:
         out: dict[str, Any] = {}
         if self.outcome:
             out["outcome"] = self.outcome
-        for name in FLAGS:
-            if getattr(self, name) is not None:
+        for name in FLAGS + tuple(c[0] for c in CELL) + tuple(BUCKETS) + ("final_agent",):
+            if getattr(self, name) not in (None, ""):
                 out[name] = getattr(self, name)
         for metric, op, value in self.ranges:
             out[f"{metric}_{op}"] = value
@@ -127,6 +149,23 @@ def parse_drill(raw: dict[str, Any], *, max_limit: int = MAX_PAGE) -> Drill:
             values["outcome"] = value
         elif key in FLAGS:
             values[key] = _bool(key, value)
+        elif key == "final_agent":
+            values[key] = str(value)
+        elif key in BUCKETS:
+            if value and value not in BUCKETS[key]:
+                raise ReportError(key, f"unknown bucket {value!r}; one of {', '.join(BUCKETS[key])}")
+            values[key] = value
+        elif key in (c[0] for c in CELL):
+            if value == "":
+                continue
+            _, low, high = next(c for c in CELL if c[0] == key)
+            try:
+                number = int(value)
+            except (TypeError, ValueError):
+                raise ReportError(key, f"{value!r} is not a whole number") from None
+            if not low <= number <= high:
+                raise ReportError(key, f"between {low} and {high}" + (" (1 = Monday)" if key == "weekday" else ""))
+            values[key] = number
         elif key == "limit":
             try:
                 limit = int(value)
@@ -197,13 +236,21 @@ def _query(client: Any, name: str, parameters: dict[str, Any], drill: Drill | No
 
 
 # ------------------------------------------------------------------------------------ the list
+def totals(client: Any, params: ReportParams, drill: Drill, queue_settings: Any = None) -> dict[str, int]:
+    """``total``: how many contacts the list has; ``responses``: how many responses they hold
+    (in ``drill.response_bucket`` when given: that bucket's figure)."""
+    row = _query(client, "contacts_count", _parameters(params, drill, queue_settings), drill)[0]
+    return {"total": int(row["n"]), "responses": int(row["responses"] or 0)}
+
+
 def count(client: Any, params: ReportParams, drill: Drill, queue_settings: Any = None) -> int:
-    return int(_query(client, "contacts_count", _parameters(params, drill, queue_settings), drill)[0]["n"])
+    return totals(client, params, drill, queue_settings)["total"]
 
 
 def list_page(client: Any, params: ReportParams, drill: Drill, queue_settings: Any = None) -> dict[str, Any]:
     """One page (``drill.limit`` rows after ``drill.cursor``), the next cursor (None at the end)
-    and, on the first page, ``total``: how many contacts match (the report's figure)."""
+    and, on the first page, ``total``: how many contacts match (the report's figure) and
+    ``responses``: how many responses they hold (a response bucket's figure)."""
     qp = _parameters(params, drill, queue_settings)
     rows = _query(client, "contacts_page", qp, drill)
     next_cursor = None
@@ -213,7 +260,7 @@ def list_page(client: Any, params: ReportParams, drill: Drill, queue_settings: A
     out: dict[str, Any] = {"params": {**params.echo(), **drill.echo()}, "contacts": [_row(r) for r in rows],
                            "next_cursor": next_cursor}
     if not drill.cursor:
-        out["total"] = count(client, params, drill, queue_settings)
+        out.update(totals(client, params, drill, queue_settings))
     return out
 
 

@@ -80,7 +80,21 @@ METRICS: dict[str, dict[str, Any]] = {
                            list={"first_response_within_sl": "true"},
                            columns=["threshold_s", "is_first_response_within_sl"]),
     "csat": dict(label="CSAT", formula="mean score (1–5); share of scores ≥ 4", counted_at=CREATED,
-                 excludes="contacts not rated", list={}, columns=[]),
+                 excludes="contacts not rated", list={"rated": "true"}, columns=["is_rated", "is_rated_good"]),
+    # issue 17: the resolution SLA cards open the contacts resolved within the target (the numerator)
+    "resolution_sla": dict(label="Resolution SLA",
+                           formula="closed within the queue's resolution target (calendar time, SLA pauses left "
+                                   "out) ÷ closed contacts of queues with a target",
+                           counted_at=CREATED, excludes="open contacts; queues without a resolution target",
+                           list={"resolved_within_target": "true"},
+                           columns=["resolution_target_s", "is_resolution_targeted", "is_resolved_within_target"]),
+    "resolution_sla_business": dict(label="Resolution SLA (business hours)",
+                                    formula="closed within the queue's resolution target in business time ÷ "
+                                            "closed contacts of queues with a target",
+                                    counted_at=CREATED, excludes="open contacts; queues without a resolution target",
+                                    list={"resolved_within_target_business": "true"},
+                                    columns=["resolution_target_s", "is_resolution_targeted",
+                                             "is_resolved_within_target_business"]),
     "repeat_contact_rate": dict(label="Repeat contacts",
                                 formula="contacts whose customer contacts again (any queue, any channel) within "
                                         "N days ÷ contacts with a customer",
@@ -111,6 +125,14 @@ MEASURES: dict[str, str] = {
     "has_handle_time": "handle_s > 0: counted in the handle-time statistics",
     "is_resolved_on_first_reply": "closed, one agent reply, never reopened",
     "is_repeat": "the customer's next contact (any queue, any channel) came within N days",
+    "is_rated": "the customer gave a CSAT score",
+    "is_rated_good": "the CSAT score is 4 or 5",
+    "is_closed_without_reply": "closed with no agent reply",
+    "response_bucket_counts": "per response-time bucket of the conversations report, how many of the "
+                              "contact's responses fall in it",
+    "handle_bucket": "the handle-time bucket of the conversations report (1 = the first; 0 = no handle time)",
+    "local_weekday": "weekday of creation in the report's time zone (1 = Monday): the busiest-times row",
+    "local_hour": "hour of creation in the report's time zone: the busiest-times column",
 }
 
 

@@ -37,6 +37,10 @@ CHANNELS = ("voice", "chat", "email")
 MAX_RANGE_DAYS = {"15m": 92, "hour": 366, "day": 3660, "week": 7320}
 RESPONSE_BUCKETS = ["<15m", "15-30m", "30-60m", "1-2h", "2-3h", "3-6h", "6-12h", "12-24h", "1-2d", ">2d"]
 HANDLE_BUCKETS = ["<1m", "1-2m", "2-5m", "5-10m", ">10m"]
+# each bucket's lower bound (s); a bucket ends where the next begins (the first is open below, the
+# last above). Passed to contact_measures.sql, which the report and the drill-down list both read.
+RESPONSE_BUCKET_BOUNDS_S = (0.0, 900.0, 1800.0, 3600.0, 7200.0, 10800.0, 21600.0, 43200.0, 86400.0, 172800.0)
+HANDLE_BUCKET_BOUNDS_S = (0.0, 60.0, 120.0, 300.0, 600.0)
 FIRST_DATE = dt.date(MIN_YEAR, 1, 1)
 LAST_DATE = dt.date(MAX_YEAR, 12, 31)
 SUPPORTED_RANGE = f"{FIRST_DATE.isoformat()} .. {LAST_DATE.isoformat()}"
@@ -164,6 +168,7 @@ class ReportParams(BaseModel):
             "ch_keys": list(chan), "ch_values": [float(v) for v in chan.values()],
             "sl_default": float(DEFAULT_THRESHOLDS_S["voice"]),
             "repeat_days": float(self.repeat_days), "customer": "", "contact_id": "",
+            "response_bounds": list(RESPONSE_BUCKET_BOUNDS_S), "handle_bounds": list(HANDLE_BUCKET_BOUNDS_S),
         }
 
     def echo(self) -> dict[str, Any]:
@@ -377,8 +382,11 @@ def conversations_report(client: Any, params: ReportParams,
     prev = params.previous()
     prev_head = run_query(client, "conversations", prev.query_parameters(thresholds, channel_defaults, clocks))[0]
     out = {"report": "conversations", "params": params.echo(), **_headline(head, params.days)}
-    out["response_time_buckets"] = dict(zip(RESPONSE_BUCKETS, map(int, head["response_buckets"])))
-    out["handle_time_buckets"] = dict(zip(HANDLE_BUCKETS, map(int, head["handle_buckets"])))
+    # sumForEach over no contacts is an empty array: every bucket 0
+    out["response_time_buckets"] = {k: int(v) for k, v in
+                                     zip(RESPONSE_BUCKETS, head["response_buckets"] or [0] * len(RESPONSE_BUCKETS))}
+    out["handle_time_buckets"] = {k: int(v) for k, v in
+                                   zip(HANDLE_BUCKETS, head["handle_buckets"] or [0] * len(HANDLE_BUCKETS))}
     out["busiest"] = [{"weekday": r["weekday"], "hour": r["hour"], "conversations": r["conversations"]}
                       for r in run_query(client, "busiest", qp)]
     out["tags"] = [{"tag": r["tag"], "conversations": r["conversations"]} for r in run_query(client, "tags", qp)]

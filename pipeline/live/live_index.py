@@ -35,13 +35,14 @@ from pipeline.live.live_view import (ABANDONED, AHT_MS, AHT_N, ANSWERED, ASA_MS,
                                      LAST_WINDOW_S, MAX_WAITING_ITEMS, OFFERED, SHORT, WITHIN, _NW,
                                      day_start, wait_age)
 from pipeline.live.queue_settings import QueuePolicy, QueueSettings
+from pipeline.live.sla_clock import sl_wait
 
 _CH_INDEX = {"voice": 0, "chat": 1, "email": 2}
 # contribution kinds: entry = (time, contact_id, kind, key, a, b)
 _K_OFFERED, _K_ANSWERED, _K_ABANDONED, _K_AHT, _K_FR = range(5)
 
 
-def _contributions(s: ContactState, key: tuple, threshold: float, short: float) -> tuple:
+def _contributions(s: ContactState, key: tuple, threshold: float, short: float, biz) -> tuple:
     c = s.created
     cid = s.contact_id
     out = [(c, cid, _K_OFFERED, key, 0, 0)]
@@ -50,7 +51,8 @@ def _contributions(s: ContactState, key: tuple, threshold: float, short: float) 
     at = fr if email else s.answered
     if at is not None:
         wait = at - c
-        out.append((at, cid, _K_ANSWERED, key, int(wait <= threshold), None if email else round(wait * 1000)))
+        within = sl_wait(s, at, biz) <= threshold  # the queue's SLA clock, pauses excluded
+        out.append((at, cid, _K_ANSWERED, key, int(within), None if email else round(wait * 1000)))
     ab = s.abandoned
     if ab is not None:
         out.append((ab, cid, _K_ABANDONED, key, int(ab - c <= short), 0))
@@ -174,7 +176,7 @@ class LiveIndex:
         self.today = _Window()
         self.last = _Window()
         self.pruned_before = float("-inf")  # entries before this time were dropped
-        self._policy: dict[tuple, tuple[float, float]] = {}
+        self._policy: dict[tuple, tuple] = {}  # (queue, channel) -> (key, threshold, short, biz)
         self._queue_policy: dict[tuple, QueuePolicy] = {}
 
     # -- footprints ------------------------------------------------------------------------------
@@ -187,13 +189,13 @@ class LiveIndex:
             p = self.settings.for_queue(s.queue, s.channel)
             # the row key is stored once here and shared by every footprint and entry of the row
             key = (s.queue, s.channel)
-            pol = self._policy[key] = (key, p.threshold_s, p.short_abandon_s)
-        key, threshold, short = pol
+            pol = self._policy[key] = (key, p.threshold_s, p.short_abandon_s, p.sl_business_seconds)
+        key, threshold, short, biz = pol
         if s.ended:
-            return (key, s.contact_id, False, "", None, None, _contributions(s, key, threshold, short))
+            return (key, s.contact_id, False, "", None, None, _contributions(s, key, threshold, short, biz))
         ws = s.wait_start
         return (key, s.contact_id, True, s.assignee, ws, s.snooze_until if ws is None else None,
-                _contributions(s, key, threshold, short))
+                _contributions(s, key, threshold, short, biz))
 
     def update(self, before: tuple | None, s: ContactState) -> None:
         """`s` changed (in place or as a new object) from footprint `before`: apply the

@@ -29,9 +29,12 @@ Definitions (binding: docs/internal-interfaces.md and the glossary; choices made
   The SLA clock of a contact runs only while it *waits* (see pipeline.live.contact_state): it is
   stopped by a snooze, by an agent reply (waiting for the customer), an answer, a close or an
   abandon, and a new wait starts at the snooze's end, the customer's next message, a reopen or a
-  transfer into a queue without an agent. The today/last_30m windows stay in calendar time.
+  transfer into a queue without an agent. The today/last_30m windows count events by calendar
+  time; their service level judges each answer on the queue's clock (below).
 * offered: created in the window. answered: answered (voice/chat) or first agent reply (email)
-  in the window; answered_within_sl: of those, answer - created <= threshold. abandoned: abandon
+  in the window; answered_within_sl: of those, the SLA-clock wait (pipeline.live.sla_clock.sl_wait:
+  answer - created in the queue's calendar or business seconds, minus snoozed time and time waiting
+  for the customer) <= threshold, as the reports' is_within_sl. abandoned: abandon
   in the window; short_abandoned: abandon - created <= short_abandon_s.
   asa_s: mean answer - created over voice/chat answered in the window (None for email).
   aht_s: mean handle time of contacts closed in the window that had a handle segment.
@@ -54,6 +57,7 @@ from typing import Iterable
 
 from pipeline.live.contact_state import AgentState, ContactState
 from pipeline.live.queue_settings import QueuePolicy, QueueSettings
+from pipeline.live.sla_clock import sl_wait
 
 MAX_WAITING_ITEMS = 50
 LAST_WINDOW_S = 1800.0
@@ -94,7 +98,7 @@ class _Acc:
 
 
 def _windows(s: ContactState, wt: list, wl: list, day0: float, m30: float, now: float,
-             threshold: float, short: float) -> None:
+             threshold: float, short: float, biz) -> None:
     """Add the contact to the "today" (wt, from day0) and "last_30m" (wl, from m30) counters.
     One read of each time for both windows: this is the hot loop of partial()."""
     c = s.created
@@ -108,7 +112,7 @@ def _windows(s: ContactState, wt: list, wl: list, day0: float, m30: float, now: 
     at = fr if email else s.answered
     if at is not None and at <= now and (at >= day0 or at >= m30):
         wait = at - c
-        within = wait <= threshold
+        within = sl_wait(s, at, biz) <= threshold  # the queue's SLA clock, pauses excluded
         wait_ms = round(wait * 1000)
         for w, lo in ((wt, day0), (wl, m30)):
             if at >= lo:
@@ -175,7 +179,8 @@ def partial(contacts: Iterable[ContactState], agents: Iterable[AgentState], now:
         if s.last_event < lo:
             continue  # every time of this contact is before both windows
         pol = acc.policy
-        _windows(s, acc.today, acc.last, day0, m30, now, pol.threshold_s, pol.short_abandon_s)
+        _windows(s, acc.today, acc.last, day0, m30, now, pol.threshold_s, pol.short_abandon_s,
+                 pol.sl_business_seconds)
     queues = []
     for (q, c), acc in sorted(accs.items()):
         acc.waits.sort()

@@ -89,6 +89,15 @@ class QueuePolicy:
     def business(self) -> bool:
         return self.clock == "business"
 
+    @property
+    def sl_business_seconds(self):
+        """The business-seconds function the SL threshold is judged in, or None for calendar
+        seconds (calendar clock, or a business clock on a 24/7 calendar)."""
+        cal = self.calendar
+        if self.clock != "business" or cal is None or cal.always_open:
+            return None
+        return cal.business_seconds
+
     def sl_denominator(self, answered: int, abandoned: int, short_abandoned: int, offered: int) -> int:
         f = self.sl_formula
         if f == "answered_and_late_abandons":

@@ -16,6 +16,14 @@ Methods (each forecasts one day from the days before it):
   days of a month) are lifted by the historical ratio of such days to the plain days before them; the
   day's total is spread with the same weekday's mean intraday profile, smoothed over neighbouring
   intervals.
+- ``tuned_profile``: the same level x profile idea with its settings chosen per forecast by an inner
+  backtest over the 20 open days before the target (never the target or later): the level is a
+  fixed-constant exponential smoothing (0.1 to 0.5) of weekday-adjusted totals with weekday factors
+  from the last 8 or all plain days, by median or mean; the profile mixes the same weekday's shares
+  with all days' shares (weight 1, 0.75, 0.5), weights days by recency (half-life none, 4 or 8
+  weeks) and is smoothed by a Gaussian kernel over neighbouring intervals (sigma 0.7 to 2 intervals).
+  The level setting is scored on the inner days' totals, the profile on their intervals given their
+  true totals; calendar-class lifts as in ``ets_profile``.
 ``choose`` runs the backtest and keeps the method with the lowest RMSE per series.
 
 Prediction intervals: overdispersed Poisson, var = phi x forecast, phi the mean of squared backtest
@@ -36,7 +44,7 @@ import numpy as np
 
 from pipeline.schemas.param_error import ParamError
 
-METHODS = ("seasonal_naive", "historical_average", "ets_profile")
+METHODS = ("seasonal_naive", "historical_average", "ets_profile", "tuned_profile")
 _Z80, _Z95 = 1.2816, 1.9600
 
 
@@ -212,19 +220,142 @@ def ets_profile(vol: np.ndarray, days: list[dt.date], target: dt.date) -> np.nda
     level = _ses(adjusted[plain]) if plain.sum() else float(adjusted.mean())
     total = level * factors.get(target.weekday(), 1.0)
     kind = _day_class(target, _after_closure(days, len(days), target, open_wd), open_wd)
-    if kind != "plain":
-        # lift of this class: its days against the mean of the 5 plain days before each (>= 3 examples)
-        ratios = []
-        for i, c in enumerate(classes):
-            before = adjusted[:i][plain[:i]][-5:]
-            if c == kind and before.size:
-                ratios.append(adjusted[i] / before.mean())
-        if len(ratios) >= 3:
-            total *= float(np.mean(ratios))
+    total *= _class_lift(adjusted, plain, classes, kind)
     return max(total, 0.0) * _profile(vol, days, target)
 
 
-_FUNCS = {"seasonal_naive": seasonal_naive, "historical_average": historical_average, "ets_profile": ets_profile}
+def _class_lift(adjusted: np.ndarray, plain: np.ndarray, classes: Sequence[str], kind: str) -> float:
+    """Lift of a calendar class: its days against the mean of the 5 plain days before each (1.0 for
+    plain days and with fewer than 3 examples)."""
+    if kind == "plain":
+        return 1.0
+    ratios = []
+    for i, c in enumerate(classes):
+        before = adjusted[:i][plain[:i]][-5:]
+        if c == kind and before.size and before.mean() > 0:
+            ratios.append(adjusted[i] / before.mean())
+    return float(np.mean(ratios)) if len(ratios) >= 3 else 1.0
+
+
+# --- tuned_profile: level x profile, settings chosen by an inner backtest on earlier days only ------
+
+# Candidate settings. Level: smoothing constant of simple exponential smoothing of the weekday-adjusted
+# daily totals, weekday factors from the last 8 plain same-weekday days or all of them, by median or
+# mean. Profile: recency half-life in weeks (None = equal weights), weight of the same weekday's shares
+# against all days' shares, Gaussian smoothing over neighbouring intervals (sigma in intervals).
+_ALPHAS = (0.1, 0.2, 0.3, 0.5)
+_FACTOR_WINDOWS = (8, None)
+_FACTOR_STATS = ("median", "mean")
+_HALF_LIVES = (None, 4.0, 8.0)
+_WEEKDAY_WEIGHTS = (1.0, 0.75, 0.5)
+_SIGMAS = (0.7, 1.0, 1.5, 2.0)
+_INNER_DAYS = 20          # earlier days each setting is scored on
+_INNER_MIN_TRAIN = 10     # an inner day needs this many days before it
+_DEFAULT_LEVEL = (0.2, 8, "median")
+_DEFAULT_PROFILE = (None, 1.0, 1.0)
+
+
+def _ses_fixed(values: np.ndarray, alpha: float) -> float:
+    """Simple exponential smoothing with a fixed constant: level starts at the first value, then
+    level = alpha x value + (1 - alpha) x level for each later value; the next day's forecast."""
+    if values.size == 0:
+        return 0.0
+    level = float(values[0])
+    for v in values[1:]:
+        level = alpha * float(v) + (1.0 - alpha) * level
+    return level
+
+
+def _smooth_profile(p: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian kernel over neighbouring intervals (edges padded with the end values), renormalised
+    to sum 1; a flat profile stays flat."""
+    half = int(math.ceil(3 * sigma))
+    if sigma <= 0 or p.size < 3 or half == 0:
+        out = p.astype(float)
+    else:
+        k = np.arange(-half, half + 1)
+        w = np.exp(-0.5 * (k / sigma) ** 2)
+        w /= w.sum()
+        out = np.convolve(np.concatenate([np.full(half, p[0]), p, np.full(half, p[-1])]), w, mode="valid")
+    total = out.sum()
+    return out / total if total > 0 else np.full(p.size, 1.0 / p.size)
+
+
+def _level_total(totals: np.ndarray, wds: np.ndarray, plain: np.ndarray, classes: Sequence[str], j: int,
+                 target_wd: int, kind: str, cfg: tuple) -> float:
+    """Daily total of day j (or of the target when j = len) from the days before j."""
+    alpha, window, stat = cfg
+    t, w, pm = totals[:j], wds[:j], plain[:j]
+    agg = np.median if stat == "median" else np.mean
+    med = {}
+    for wd in set(w[pm].tolist()):
+        vals = t[(w == wd) & pm]
+        med[wd] = float(agg(vals[-window:] if window else vals))
+    mean = float(np.mean(list(med.values()))) if med else 0.0
+    factors = {wd: (v / mean if mean > 0 else 1.0) for wd, v in med.items()}
+    wf = np.array([factors.get(x, 1.0) for x in w.tolist()])
+    adjusted = t / np.where(wf > 0, wf, 1.0)
+    level = _ses_fixed(adjusted[pm], alpha) if pm.any() else float(adjusted.mean()) if j else 0.0
+    total = level * factors.get(target_wd, 1.0) * _class_lift(adjusted, pm, classes[:j], kind)
+    return max(total, 0.0)
+
+
+def _profile_cfg(share: np.ndarray, ok: np.ndarray, ords: np.ndarray, wds: np.ndarray, j: int,
+                 target_ord: int, target_wd: int, cfg: tuple) -> np.ndarray:
+    """Intraday profile for a day from the shares of the days before j."""
+    half_life, wd_weight, sigma = cfg
+    rw = ok[:j].astype(float)
+    if half_life is not None:
+        rw = rw * 0.5 ** ((target_ord - ords[:j]) / (7.0 * half_life))
+    same = rw * (wds[:j] == target_wd)
+    if rw.sum() <= 0:
+        return np.full(share.shape[1], 1.0 / share.shape[1])
+    pooled = rw @ share[:j] / rw.sum()
+    own = same @ share[:j] / same.sum() if same.sum() > 0 else pooled
+    return _smooth_profile(wd_weight * own + (1.0 - wd_weight) * pooled, sigma)
+
+
+def tuned_parts(vol: np.ndarray, days: list[dt.date], target: dt.date) -> tuple[float, np.ndarray, tuple, tuple]:
+    """(daily total, profile, level setting, profile setting) for ``target`` from the days before it.
+    Each setting is the candidate with the least squared error over the last ``_INNER_DAYS`` open
+    days, each of those forecast from the days before it (the level against the day's total, the
+    profile times the day's true total against its intervals): nothing on or after ``target`` is used."""
+    totals = vol.sum(1)
+    n = len(days)
+    open_wd = _open_weekdays(days)
+    classes = [_day_class(d, _after_closure(days, i, open_wd=open_wd), open_wd) for i, d in enumerate(days)]
+    plain = np.array([c == "plain" for c in classes], dtype=bool)
+    wds = np.array([d.weekday() for d in days], dtype=int)
+    ords = np.array([d.toordinal() for d in days], dtype=float)
+    ok = totals > 0
+    share = np.divide(vol, totals[:, None], out=np.zeros_like(vol, dtype=float), where=totals[:, None] > 0)
+    inner = list(range(max(_INNER_MIN_TRAIN, n - _INNER_DAYS), n))
+    level_cfgs = [(a, w, st) for a in _ALPHAS for w in _FACTOR_WINDOWS for st in _FACTOR_STATS]
+    profile_cfgs = [(h, ww, sg) for h in _HALF_LIVES for ww in _WEEKDAY_WEIGHTS for sg in _SIGMAS]
+    level_cfg, profile_cfg = _DEFAULT_LEVEL, _DEFAULT_PROFILE
+    if inner:
+        def level_sse(cfg):
+            return sum((_level_total(totals, wds, plain, classes, j, int(wds[j]), classes[j], cfg) - totals[j]) ** 2
+                       for j in inner)
+
+        def profile_sse(cfg):
+            return sum(float(((totals[j] * _profile_cfg(share, ok, ords, wds, j, ords[j], wds[j], cfg)
+                               - vol[j]) ** 2).sum()) for j in inner)
+        level_cfg = min(level_cfgs, key=level_sse)          # ties: the first candidate
+        profile_cfg = min(profile_cfgs, key=profile_sse)
+    kind = _day_class(target, _after_closure(days, n, target, open_wd), open_wd)
+    total = _level_total(totals, wds, plain, classes, n, target.weekday(), kind, level_cfg)
+    profile = _profile_cfg(share, ok, ords, wds, n, float(target.toordinal()), target.weekday(), profile_cfg)
+    return total, profile, level_cfg, profile_cfg
+
+
+def tuned_profile(vol: np.ndarray, days: list[dt.date], target: dt.date) -> np.ndarray:
+    total, profile, _, _ = tuned_parts(vol, days, target)
+    return total * profile
+
+
+_FUNCS = {"seasonal_naive": seasonal_naive, "historical_average": historical_average, "ets_profile": ets_profile,
+          "tuned_profile": tuned_profile}
 
 
 # --- backtest, choice, forecast ----------------------------------------------------------------------

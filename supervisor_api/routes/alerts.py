@@ -58,11 +58,17 @@ class HistoryRow(BaseModel):
 
 class AlertList(BaseModel):
     evaluating: bool = Field(description="this API replica is the one that evaluates alerts")
+    can_ack: bool = Field(False, description="this token may acknowledge alerts (admin, supervisor): the "
+                          "wallboard shows an Ack button then")
     rules_error: str | None = Field(description="why the rules file was not (re)loaded, if it was not")
     active: list[Alert]
     undeliverable: list[Alert] = Field(description="episodes with a notification kept as undeliverable")
     history: list[HistoryRow]
     history_error: str | None = None
+
+
+def _can_ack(principal: Principal) -> bool:
+    return principal.role in ("admin", "supervisor")
 
 
 def _visible(principal: Principal, ep, queue: str | None) -> bool:
@@ -102,7 +108,7 @@ async def list_alerts(request: Request,
     except ClickHouseUnavailable as exc:  # live alerts still answer when ClickHouse is away
         request.app.state.warehouse.reset()
         history_error = f"ClickHouse unavailable: {type(exc).__name__}: {str(exc)[:200]}"
-    return {"evaluating": bool(service and service.owner),
+    return {"evaluating": bool(service and service.owner), "can_ack": _can_ack(principal),
             "rules_error": service.rules_error if service else None,
             "active": active, "undeliverable": undeliverable, "history": history,
             "history_error": history_error}
@@ -117,7 +123,7 @@ async def ack_alert(request: Request, episode_id: str,
                     principal: Principal = Depends(require("can_read_live"))) -> dict:
     """Records who acknowledged it and when; the first acknowledgement wins. Acknowledging does not
     resolve the episode: it resolves when its condition clears."""
-    if principal.role not in ("admin", "supervisor"):
+    if not _can_ack(principal):
         raise HTTPException(403, f"role {principal.role!r} may not acknowledge alerts")
     service = getattr(request.app.state, "alerts", None)
     ep = service.book.episodes.get(episode_id) if service is not None else None

@@ -35,14 +35,18 @@ def unavailable(request: Request, exc: Exception) -> HTTPException:
 
 
 @router.get("", summary="The contacts behind a report figure: a page, or every row as CSV / NDJSON",
-            responses={200: {"description": "JSON page `{contacts, next_cursor, total (first page)}`, or the "
+            responses={200: {"description": "JSON page `{contacts, next_cursor, total, responses (first "
+                                            "page)}`, or the "
                                             "whole list streamed as `text/csv` / `application/x-ndjson`.",
                              "content": {"text/csv": {"schema": {"type": "string"}},
                                          "application/x-ndjson": {"schema": {"type": "string"}}}},
                        **_ERRORS},
             description="The reports' filters (`from`, `to`, `tz`, `queue`, `channel`, `agent`, `tag`: same "
                         "meaning, same limits) plus the figure: `outcome`, `within_sl`, "
-                        "`first_response_within_sl`, `has_handle_time`, `repeat` and duration ranges "
+                        "`first_response_within_sl`, `has_handle_time`, `repeat`, the staff table's "
+                        "`final_agent`, `closed_without_reply`, `rated`, `rated_good`, the resolution SLA's "
+                        "flags, a busiest-times cell (`weekday`, `hour`), a bucket (`response_bucket`, "
+                        "`handle_bucket`) and duration ranges "
                         "`<metric>_gt|_gte|_lt|_lte` (seconds) with metric one of "
                         + ", ".join(contacts.DURATIONS) + ". The list's `total` equals the report figure "
                         "for the same filters (GET /api/v1/definitions gives each figure's parameters). "
@@ -60,6 +64,18 @@ async def list_contacts(
     has_handle_time: bool | None = Query(None),
     repeat: bool | None = Query(None, description="The customer contacted again within N days "
                                                   "(TABLERO_REPEAT_CONTACT_DAYS)."),
+    # issue 17: the rest of the reports page's figures (staff table, buckets, busiest times)
+    closed_without_reply: bool | None = Query(None), rated: bool | None = Query(None),
+    rated_good: bool | None = Query(None, description="Rated 4 or 5."),
+    resolution_targeted: bool | None = Query(None), resolved_within_target: bool | None = Query(None),
+    resolved_within_target_business: bool | None = Query(None),
+    final_agent: str | None = Query(None, description="The contact's final agent (the staff report's "
+                                                      "per-contact measures: closed, handle time, CSAT)."),
+    weekday: int | None = Query(None, description="Created on this weekday (1 = Monday), in tz."),
+    hour: int | None = Query(None, description="Created in this hour of the day, in tz."),
+    response_bucket: Literal[contacts.RESPONSE_BUCKETS_T] | None = Query(  # type: ignore[valid-type]
+        None, description="Contacts with a response in this bucket; the page's `responses` is the bucket's figure."),
+    handle_bucket: Literal[contacts.HANDLE_BUCKETS_T] | None = Query(None),  # type: ignore[valid-type]
     limit: int = Query(100, ge=1, le=contacts.MAX_PAGE), cursor: str | None = Query(None),
     format: Literal["json", "csv", "ndjson"] = Query("json"),
     principal: Principal = Depends(require("can_read_reports")),

@@ -1,7 +1,9 @@
 /* The contacts behind a report figure. The page's own URL carries the list's parameters
  * (GET /api/v1/contacts: from, to, tz, queue, channel, agent, tag, outcome, within_sl, ...,
  * <metric>_gt|_gte|_lt|_lte); it shows the list's `total` (= the figure), pages on with
- * `next_cursor`, and links every contact to /contact?id=…. The downloads are plain links to the
+ * `next_cursor`, and links every contact to /contact?id=…. Behind a response-time figure (a
+ * response_bucket, or the response-time card) it also shows `responses`, the figure itself: those
+ * count responses, and a contact can hold several. The downloads are plain links to the
  * API with format=csv|ndjson: the browser streams every row to disk. */
 (function () {
   "use strict";
@@ -50,7 +52,9 @@
     ["threshold_s", "SL threshold", (c) => fmtDuration(c.threshold_s)],
     ["is_within_sl", "Within SL", (c) => c.is_within_sl ? "yes" : "no"],
   ];
-  let rows = [], next = null, total = null;
+  if (params.has("response_bucket")) COLUMNS.push(["matching_responses", "Responses in bucket"]);
+  let rows = [], next = null, total = null, responses = null;
+  const countsResponses = params.has("response_bucket") || metric === "response_time_s";
 
   function describe() {
     const parts = [];
@@ -68,6 +72,8 @@
     if (!body.length) body.push(el("tr", {}, el("td", { colspan: String(COLUMNS.length), class: "muted", text: "No contacts." })));
     $("table-contacts").replaceChildren(el("thead", {}, head), el("tbody", {}, ...body));
     $("total").textContent = total === null ? "…" : total.toLocaleString();
+    $("responses").hidden = !(countsResponses && responses !== null);
+    $("responses-n").textContent = responses === null ? "" : responses.toLocaleString();
     $("more").hidden = !next;
     $("shown").textContent = total === null ? "" : "showing " + rows.length.toLocaleString() + " of " + total.toLocaleString();
   }
@@ -85,7 +91,7 @@
       return;
     }
     const body = await res.json();
-    if (!cursor) { rows = []; total = body.total ?? null; }
+    if (!cursor) { rows = []; total = body.total ?? null; responses = body.responses ?? null; }
     rows = rows.concat(body.contacts || []);
     next = body.next_cursor || null;
     draw();

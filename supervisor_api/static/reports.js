@@ -16,11 +16,15 @@
  *                  first_response_s, customers, csat {mean, good_share, ratings}}]}
  * The previous period of the interval totals comes from a second queues request (same length,
  * immediately before, by=day).
- * Drill-down: GET /api/v1/definitions gives each figure's tooltip and the list behind it; cards,
- * interval-table cells, handle-time buckets, tags, the staff table's "handled" and volume-chart points
- * link to /contacts?<the report's filters>&<the figure's list parameters> (whose total is the figure).
- * Not linked: response-time buckets (they count responses, not contacts) and the busiest-times
- * heatmap (the list has no weekday/hour filter).
+ * Drill-down: GET /api/v1/definitions gives each figure's tooltip and the list behind it. Every
+ * figure links to /contacts?<the report's filters>&<the figure's list parameters>: cards (a
+ * business-hours twin opens its calendar twin's list: the same contacts), interval-table cells,
+ * volume- and SL-chart points, buckets (table rows and chart bars: response_bucket / handle_bucket),
+ * busiest-times cells (weekday, hour), tags and every staff-table cell (agent, final_agent and the
+ * cell's flag). A count's list has the figure as its total; a mean's or a rate's list holds the
+ * contacts it is computed from (a rate: its numerator); a response bucket counts responses, which
+ * the list shows as its `responses`. Not linked: the staff table's "replies" (counted from the
+ * events log when each reply was sent, not per contact created in the range).
  */
 (function () {
   "use strict";
@@ -133,7 +137,11 @@
   }
   // card key -> definitions key (a ratio opens the list of the contacts it is computed from)
   const DEF_OF = { conversations_per_day: "conversations", conversations_per_customer: "customers",
-    replies_per_conversation: "closed" };
+    replies_per_conversation: "closed",
+    // business-hours twins: the same contacts, counted on the business clock
+    asa_business_s: "asa_s", aht_business_s: "aht_s", first_response_business_s: "first_response_s",
+    response_time_business_s: "response_time_s", handle_time_business_s: "handle_time_s",
+    resolution_time_business_s: "resolution_time_s" };
   const defFor = (key) => defs[DEF_OF[key] || key] || null;
   function tip(key) {
     const d = defFor(key);
@@ -151,10 +159,31 @@
   const CELL_LIST = { offered: {}, answered: { outcome: "answered" }, abandoned: { outcome: "abandoned" },
     short_abandoned: { outcome: "short_abandoned" }, answered_within_sl: { within_sl: "true" },
     // a mean or a rate opens the contacts it is computed from (its numerator for the service level)
-    asa_s: { outcome: "answered" }, aht_s: { outcome: "aht_counted" }, service_level: { within_sl: "true" } };
-  const HANDLE_RANGES = { "<1m": { has_handle_time: "true", handle_s_lt: "60" }, "1-2m": { handle_s_gte: "60", handle_s_lt: "120" },
-    "2-5m": { handle_s_gte: "120", handle_s_lt: "300" }, "5-10m": { handle_s_gte: "300", handle_s_lt: "600" },
-    ">10m": { handle_s_gte: "600" } };
+    asa_s: { outcome: "answered" }, aht_s: { outcome: "aht_counted" }, service_level: { within_sl: "true" },
+    asa_business_s: { outcome: "answered" }, aht_business_s: { outcome: "aht_counted" } };
+  // a bucket's list: the contacts whose value falls in it (its label is the parameter)
+  const bucketUrl = (kind, bucket) => drillUrl(kind === "response time" ? { response_bucket: bucket } : { handle_bucket: bucket },
+    kind === "response time" ? "response_time_s" : "handle_time_s", (kind === "response time" ? "Response time " : "Handle time ") + bucket);
+  // a busiest-times cell: the contacts created in that weekday and hour (report time zone)
+  const cellUrl = (weekday, hour) => drillUrl({ weekday: String(weekday), hour: String(hour) }, "conversations",
+    WEEKDAYS[weekday - 1] + " " + hour + ":00");
+  // a staff-table cell: the contacts it counts (or the mean is computed over). "handled" and
+  // "customers" count every agent who worked a contact; the rest the contact's final agent.
+  const AGENT_LIST = { handled: {}, customers: {}, closed: { outcome: "closed" },
+    closed_without_reply: { closed_without_reply: "true" }, handle_s: { has_handle_time: "true" },
+    aht_s: { has_handle_time: "true" }, handle_business_s: { has_handle_time: "true" },
+    aht_business_s: { has_handle_time: "true" }, first_response_s: { first_response_s_gte: "0" },
+    first_response_business_s: { first_response_s_gte: "0" }, csat: { rated: "true" },
+    csat_ratings: { rated: "true" }, csat_good_share: { rated_good: "true" } };
+  function agentUrl(key, r, title) {
+    const list = AGENT_LIST[key];
+    if (!list || !r.agent) return null;
+    const extra = Object.assign({ agent: r.agent }, key === "handled" || key === "customers" ? {} : { final_agent: r.agent }, list);
+    const metric = { closed: "closed", handle_s: "handle_time_s", aht_s: "aht_s", handle_business_s: "handle_time_s",
+      aht_business_s: "aht_s", first_response_s: "first_response_s", first_response_business_s: "first_response_s",
+      csat: "csat", csat_ratings: "csat", csat_good_share: "csat" }[key] || "conversations";
+    return drillUrl(extra, metric, title + " · " + r.agent);
+  }
 
   // ---- fetching -----------------------------------------------------------------------------
   async function api(kind, extra) {
@@ -380,13 +409,17 @@
     }
     setTable("queues", cols, rows);
     // a point of the volume chart opens the contacts created in its interval (every queue)
+    // (a point of the SL chart: the contacts answered within SL in it, the rate's numerator)
     const ends = new Map(rows.map((r) => [toEpoch(r.start), r]));
-    const vol = charts.volume;
-    if (vol) vol.over.addEventListener("click", () => {
-      const i = vol.cursor.idx;
-      const r = i === null || i === undefined ? null : ends.get(vol.data[0][i]);
-      if (r && r.end) location.href = drillUrl({ from: r.start, to: r.end }, "offered", "Offered · " + r.start);
-    });
+    for (const [name, extra, metric, title] of [["volume", {}, "offered", "Offered"],
+      ["sl", { within_sl: "true" }, "service_level", "Within SL"]]) {
+      const ch = charts[name];
+      if (ch) ch.over.addEventListener("click", () => {
+        const i = ch.cursor.idx;
+        const r = i === null || i === undefined ? null : ends.get(ch.data[0][i]);
+        if (r && r.end) location.href = drillUrl(Object.assign({ from: r.start, to: r.end }, extra), metric, title + " · " + r.start);
+      });
+    }
   }
 
   function fmtStart(t) {
@@ -399,7 +432,7 @@
   }
 
   // buckets: [{bucket, count}] (from the {label: count} dicts of the conversations report)
-  function bucketChart(name, div, buckets, color, emptyText) {
+  function bucketChart(name, div, buckets, color, emptyText, kind) {
     const labels = buckets.map((b) => String(b.bucket ?? ""));
     const counts = buckets.map((b) => num(b.count));
     if (buckets.length && !counts.some((x) => x > 0)) {
@@ -414,6 +447,12 @@
       series: [{}, { label: "Contacts", stroke: color, fill: color, width: 0,
         paths: uPlot.paths && uPlot.paths.bars ? uPlot.paths.bars({ size: [0.7, 80] }) : undefined, points: { show: false } }],
     }, [labels.map((_, i) => i), counts]);
+    // a bar opens the bucket's list
+    const ch = charts[name];
+    if (ch) ch.over.addEventListener("click", () => {
+      const i = ch.cursor.idx;
+      if (i !== null && i !== undefined && labels[i]) location.href = bucketUrl(kind, labels[i]);
+    });
   }
 
   const WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
@@ -424,11 +463,11 @@
       : Object.entries(obj(x)).map(([bucket, count]) => ({ bucket, count }));
     const rb = buckets(c.response_time_buckets), hb = buckets(c.handle_time_buckets);
     bucketChart("response", $("chart-response"), rb, "#4aa3ff",
-      "No response times in this range (they need customer messages answered by an agent: email and chat).");
-    bucketChart("handle", $("chart-handle"), hb, "#a77bf3", "No handled contacts in this range.");
+      "No response times in this range (they need customer messages answered by an agent: email and chat).", "response time");
+    bucketChart("handle", $("chart-handle"), hb, "#a77bf3", "No handled contacts in this range.", "handle time");
     setTable("buckets", [{ key: "kind", label: "Kind" }, { key: "bucket", label: "Bucket" }, { key: "count", label: "Count", fmt: fmtInt,
-      // handle-time buckets count contacts: each opens its list (response buckets count responses, not contacts)
-      link: (r) => r.kind === "handle time" && HANDLE_RANGES[r.bucket] ? drillUrl(HANDLE_RANGES[r.bucket], "handle_time_s", "Handle time " + r.bucket) : null }],
+      // each bucket opens its list (a response bucket: the contacts holding its responses)
+      link: (r) => r.bucket ? bucketUrl(r.kind, r.bucket) : null }],
       rb.map((b) => ({ kind: "response time", bucket: b.bucket, count: b.count }))
         .concat(hb.map((b) => ({ kind: "handle time", bucket: b.bucket, count: b.count }))), { sortable: true, keepOrder: true });
 
@@ -449,7 +488,9 @@
       for (let h = 0; h < 24; h++) {
         const v = grid[d + ":" + h] || 0;
         const a = max ? v / max : 0;
-        cells.push(el("div", { class: "hm-cell" + (a > 0.55 ? " dark" : ""), role: "gridcell",
+        // a cell opens the contacts created in that weekday and hour
+        cells.push(el("a", { class: "hm-cell" + (a > 0.55 ? " dark" : ""), role: "gridcell", href: cellUrl(d, h),
+          "data-weekday": String(d), "data-hour": String(h),
           title: `${WEEKDAYS[d - 1]} ${h}:00 — ${v} contacts`, "aria-label": `${WEEKDAYS[d - 1]} ${h}:00, ${v} contacts`,
           style: `background: rgba(74,163,255,${(0.06 + 0.94 * a).toFixed(3)})`, text: v ? String(v) : "" }));
       }
@@ -457,7 +498,8 @@
     $("heatmap").replaceChildren(...(busiest.length ? cells : [el("p", { class: "muted", text: "No data for this range." })]));
     $("heatmap").classList.toggle("empty", !busiest.length);
     setTable("busiest", [{ key: "weekday", label: "Weekday", fmt: (v) => WEEKDAYS[v - 1] || String(v) },
-      { key: "hour", label: "Hour", fmt: fmtInt }, { key: "conversations", label: "Conversations", fmt: fmtInt }], busiest);
+      { key: "hour", label: "Hour", fmt: fmtInt }, { key: "conversations", label: "Conversations", fmt: fmtInt,
+        link: (r) => isNum(r.weekday) && isNum(r.hour) ? cellUrl(r.weekday, r.hour) : null }], busiest);
     setTable("tags", [{ key: "tag", label: "Tag" }, { key: "conversations", label: "Conversations", fmt: fmtInt,
       link: (r) => r.tag ? drillUrl({ tag: r.tag }, "conversations", "Tag " + r.tag) : null }],
       arr(c.tags).map((t) => ({ tag: obj(t).tag, conversations: obj(t).conversations ?? obj(t).count })));
@@ -483,8 +525,8 @@
     for (const r of rows) for (const k of Object.keys(r)) if (!keys.includes(k)) keys.push(k);
     setTable("agents", keys.map((k) => ({ key: k, label: titles[k] || label(k),
       fmt: k === "agent" ? undefined : (v) => fmtFor(k, v),
-      // handled = every contact the agent worked: the list with agent=<name>
-      link: k === "handled" ? (r) => r.agent ? drillUrl({ agent: r.agent }, "conversations", "Handled by " + r.agent) : null : undefined })), rows);
+      // every countable cell opens the contacts it counts; a mean, the contacts it is computed over
+      link: AGENT_LIST[k] ? (r) => agentUrl(k, r, titles[k] || label(k)) : undefined })), rows);
   }
 
   // ---- sortable tables ----------------------------------------------------------------------

@@ -160,6 +160,7 @@
   // ---- alerts (issue 15): a banner of firing alerts; the tile of an alerting queue is marked ----
   const ALERTS_POLL_MS = 3000;
   let activeAlerts = [];
+  let canAck = false;  // the token may acknowledge (admin, supervisor): the banner offers "Ack"
 
   function markAlertTiles() {
     for (const t of document.querySelectorAll("article.tile.has-alert")) {
@@ -186,10 +187,32 @@
       const s = a.scope || {};
       const where = s.contact ? "contact " + s.contact + (s.agent ? " (" + s.agent + ")" : "")
         : s.queue ? s.queue + (s.channel ? " · " + s.channel : "") : s.channel || "all queues";
-      return el("span", { class: "alert-item sev-" + a.severity, "data-alert-id": a.id,
+      const item = el("span", { class: "alert-item sev-" + a.severity, "data-alert-id": a.id,
         text: "⚠ " + a.rule + " — " + where + (a.escalate_to ? " → " + a.escalate_to : "") + (a.acked_by ? " (ack)" : "") });
+      if (canAck && !a.acked_by) {
+        const b = el("button", { class: "alert-ack", type: "button", text: "Ack", title: "Acknowledge: I am on it" });
+        b.addEventListener("click", () => ackAlert(a.id, b));
+        item.append(" ", b);
+      }
+      return item;
     }), ...(activeAlerts.length > 6 ? [el("span", { class: "alert-more", text: "+" + (activeAlerts.length - 6) + " more" })] : []));
     markAlertTiles();
+  }
+
+  async function ackAlert(id, button) {
+    button.disabled = true;
+    try {
+      const r = await fetch("/api/v1/alerts/" + encodeURIComponent(id) + "/ack",
+        { method: "POST", headers: { Authorization: "Bearer " + state.token } });
+      if (r.ok) {
+        const ep = await r.json();
+        activeAlerts = activeAlerts.map((a) => a.id === id ? ep : a);
+        renderAlerts();
+        return;
+      }
+      button.title = "Not acknowledged (" + r.status + "): try again";
+    } catch (e) { button.title = "Not acknowledged (offline): try again"; }
+    button.disabled = false;
   }
 
   async function pollAlerts() {
@@ -198,6 +221,7 @@
         const r = await fetch("/api/v1/alerts?history=false", { headers: { Authorization: "Bearer " + state.token } });
         if (r.ok) {
           const body = await r.json();
+          canAck = !!body.can_ack;
           activeAlerts = (body.active || []).filter((a) => !state.queues.length || !a.scope || !a.scope.queue
             || state.queues.includes(a.scope.queue));
           renderAlerts();

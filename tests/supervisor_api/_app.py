@@ -68,6 +68,24 @@ def create_topic(bootstrap: str, topic: str, partitions: int = 2) -> None:
         admin.close()
 
 
+def alerts_settings(tmp_path, bootstrap: str, chdb_dir, rules_toml: str):
+    """Settings with an alert rules file and a fast evaluation, and their (compacted, one-partition)
+    `tablero.alerts` topic created, as `tablero up` would."""
+    from kafka import KafkaAdminClient
+    from kafka.admin import NewTopic
+
+    rules = tmp_path / "alerts.toml"
+    rules.write_text(rules_toml)
+    settings = make_settings(tmp_path, bootstrap, chdb_dir, alerts_file=rules, alerts_interval_s=0.1)
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        admin.create_topics([NewTopic(f"{settings.kafka_namespace}.tablero.alerts", 1, 1,
+                                      topic_configs={"cleanup.policy": "compact"})])
+    finally:
+        admin.close()
+    return settings
+
+
 def read_topic(bootstrap: str, topic: str) -> list:
     """Every record of `topic`, up to the end offsets as of now (acks=all: what the API
     acknowledged is below them), in partition order."""

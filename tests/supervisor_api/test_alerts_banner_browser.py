@@ -1,6 +1,7 @@
-"""The wallboard shows firing alerts: a banner, and the alerting queue's tile marked. Headless
-Chromium against the real app (uvicorn); the app's alert book is filled with real `tablero.alerts`
-records (the Kafka side of the service is covered by tests/pipeline/alerts/test_service.py)."""
+"""The wallboard shows firing alerts: a banner, and the alerting queue's tile marked; supervisors
+acknowledge from the banner. Headless Chromium against the real app (uvicorn): the first test fills
+the app's alert book with real `tablero.alerts` records, the second runs the app's own alert service
+on the session's Kafka."""
 from __future__ import annotations
 
 import re
@@ -10,7 +11,7 @@ import time
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from _app import ADMIN_TOKEN, close_warehouse, make_settings
+from _app import ADMIN_TOKEN, alerts_settings, close_warehouse, make_settings
 from _live_sample import make_view
 from test_pages_browser import CHROMIUM, CHROMIUM_ARGS, add_test_routes, free_port, publish
 from pipeline.alerts import records
@@ -87,3 +88,57 @@ def test_banner_and_marked_tiles_respect_the_token_scope(board):
         expect(billing_tile).to_have_attribute("data-alert", "critical")
         ctx.close()
         assert errors == []
+
+
+def test_a_supervisor_acknowledges_from_the_banner(board, tmp_path, kafka_bootstrap, chdb_dir):
+    """The whole path from a click: the app's own alert service (the session's Kafka, a rules file)
+    fires on a live view; the supervisor's banner offers "Ack", the click records the ack (the API,
+    then the owner folds it in from tablero.alerts), and the button is gone. A wallboard token sees
+    the alert but no button (it may not acknowledge)."""
+    settings = alerts_settings(tmp_path, kafka_bootstrap, chdb_dir,
+                               '[[rules]]\nname = "billing too deep"\nqueue = "billing"\nmetric = "waiting"\n'
+                               'threshold = 5\nseverity = "critical"\n')
+    store = TokenStore(settings.tokens_path)
+    supervisor = store.create("floor-lead", "supervisor")
+    tv = store.create("tv-billing", "wallboard", ["billing"])
+    app = create_app(settings, run_live_feed=False, migrate=True, run_alerts=True)
+    add_test_routes(app)
+    port = free_port()
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    th = threading.Thread(target=srv.run, daemon=True)
+    th.start()
+    server = {"url": f"http://127.0.0.1:{port}"}
+    try:
+        deadline = time.monotonic() + 60
+        while not srv.started:
+            assert th.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+            time.sleep(0.05)
+        ctx = board["browser"].new_context(viewport={"width": 1400, "height": 900})  # the module's browser
+        page, tv_page = ctx.new_page(), ctx.new_page()
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(f"{server['url']}/?token={supervisor}")
+        tv_page.goto(f"{server['url']}/?token={tv}")
+        publish(server, page, make_view(billing_waiting=9, secret_waiting=3))  # fires (the owner evaluates)
+        item = page.locator("#alerts-banner .alert-item", has_text="billing too deep")
+        expect(item).to_be_visible(timeout=60000)
+        expect(tv_page.locator("#alerts-banner .alert-item", has_text="billing too deep")).to_be_visible(timeout=15000)
+        expect(tv_page.locator("#alerts-banner .alert-ack")).to_have_count(0)
+        item.locator(".alert-ack").click()
+        expect(item).to_contain_text("(ack)", timeout=15000)
+        expect(page.locator("#alerts-banner .alert-ack")).to_have_count(0)
+        ep = app.state.alerts.book
+        deadline = time.monotonic() + 60
+        while not any(e.acked_by for e in ep.episodes.values()):  # the owner recorded it from Kafka
+            assert time.monotonic() < deadline, "the ack was not recorded"
+            time.sleep(0.1)
+        acked = next(e for e in ep.episodes.values() if e.acked_by)
+        assert acked.rule == "billing too deep" and acked.acked_by.startswith("token ") and supervisor not in acked.acked_by
+        expect(item).to_contain_text("(ack)")  # still acknowledged after the next polls
+        ctx.close()
+        assert errors == []
+    finally:
+        srv.should_exit = True
+        th.join(15)
+        close_warehouse(app)
+        auth.TOKENS.pop(settings.admin_token, None)

@@ -6,10 +6,8 @@ from __future__ import annotations
 import time
 
 import pytest
-from kafka import KafkaAdminClient
-from kafka.admin import NewTopic
 
-from _app import ADMIN_TOKEN, make_settings, running_app
+from _app import ADMIN_TOKEN, alerts_settings, running_app
 from supervisor_api.auth import TokenStore
 from tests.pipeline.alerts.receivers import HttpReceiver
 
@@ -39,14 +37,9 @@ def receiver():
 
 
 def test_alerts_listed_scoped_acknowledged_and_kept_in_history(tmp_path, kafka_bootstrap, chdb_dir, receiver):
-    rules = tmp_path / "alerts.toml"
-    rules.write_text(f'[[rules]]\nname = "sales queue deep"\nqueue = "sales"\nmetric = "waiting"\n'
-                     f'threshold = 5\nnotify = ["webhook:{receiver.url}/hook"]\n')
-    settings = make_settings(tmp_path, kafka_bootstrap, chdb_dir, alerts_file=rules, alerts_interval_s=0.1)
-    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
-    admin.create_topics([NewTopic(f"{settings.kafka_namespace}.tablero.alerts", 1, 1,
-                                  topic_configs={"cleanup.policy": "compact"})])
-    admin.close()
+    settings = alerts_settings(tmp_path, kafka_bootstrap, chdb_dir,
+                               f'[[rules]]\nname = "sales queue deep"\nqueue = "sales"\nmetric = "waiting"\n'
+                               f'threshold = 5\nnotify = ["webhook:{receiver.url}/hook"]\n')
     store = TokenStore(settings.tokens_path)
     other = {"Authorization": "Bearer " + store.create("other", "supervisor", ["billing"])}
     wallboard = {"Authorization": "Bearer " + store.create("tv", "wallboard", ["sales"])}

@@ -80,7 +80,7 @@ def test_every_definition_list_matches_its_figure(bank):
                "conversations": conv["conversations"], "closed": conv["closed"],
                "handle_time_s": conv["handle_time_s"]["count"], "first_response_s": conv["first_response_s"]["count"],
                "resolved_on_first_reply_share": conv["resolved_on_first_reply"],
-               "repeat_contact_rate": conv["repeat_contacts"]}
+               "repeat_contact_rate": conv["repeat_contacts"], "csat": conv["csat"]["ratings"]}
     for key, figure in figures.items():
         assert total(bank, **MONTH, **defs[key]["list"]) == figure, key
     # and the within-SL rule shown is the SQL that ran
@@ -207,3 +207,43 @@ def test_scoped_token_does_not_learn_other_queues_next_contact(bank):
     scoped = ok(bank, f"/api/v1/contacts/{row['contact_id']}", "ps")["contact"]
     assert scoped["is_repeat"] == 1 and scoped["next_contact_id"] is None
     assert row["next_id"] not in get(bank, f"/api/v1/contacts/{row['contact_id']}", "ps").text
+
+
+def export_rows(bank, **params) -> list[dict]:
+    r = get(bank, "/api/v1/contacts", **params, format="ndjson")
+    assert r.status_code == 200, r.text
+    return [orjson.loads(line) for line in r.content.splitlines()]
+
+
+def test_buckets_busiest_cells_and_staff_cells_equal_their_lists(bank):
+    """Issue 17: the rest of the reports page. Each bucket, a sample of busiest-times cells and every
+    cell of a sample of staff rows, against the list the page links it to (reports.js)."""
+    conv = ok(bank, "/api/v1/reports/conversations", **MONTH)
+    assert sum(conv["handle_time_buckets"].values()) == conv["handle_time_s"]["count"] > 0
+    for label, figure in conv["handle_time_buckets"].items():
+        assert total(bank, **MONTH, handle_bucket=label) == figure, label
+    for label, figure in conv["response_time_buckets"].items():   # voice only: no responses
+        page = ok(bank, "/api/v1/contacts", **MONTH, response_bucket=label, limit=1)
+        assert page["responses"] == figure == page["total"] == 0, label
+    cells = conv["busiest"]
+    sample = cells[::20] + [max(cells, key=lambda c: c["conversations"])]
+    assert len(sample) >= 5
+    for c in sample:
+        assert total(bank, **MONTH, weekday=c["weekday"], hour=c["hour"]) == c["conversations"], c
+    rows = ok(bank, "/api/v1/reports/agents", **MONTH)["rows"]
+    staff = [r for r in rows if r["handled"]]
+    sample = staff[::max(1, len(staff) // 3)][:3] + [max(staff, key=lambda r: r["handled"])]
+    for r in sample:
+        a = r["agent"]
+        mine = {**MONTH, "agent": a, "final_agent": a}
+        assert total(bank, **MONTH, agent=a) == r["handled"], a
+        assert total(bank, **mine, outcome="closed") == r["closed"], a
+        assert total(bank, **mine, closed_without_reply="true") == r["closed_without_reply"], a
+        timed = export_rows(bank, **mine, has_handle_time="true")
+        assert sum(c["handle_s"] for c in timed) == pytest.approx(r["handle_s"]), a
+        assert sum(c["handle_s"] for c in timed) / len(timed) == pytest.approx(r["aht_s"]), a
+        responded = export_rows(bank, **mine, first_response_s_gte="0")
+        assert sum(c["first_response_s"] for c in responded) / len(responded) == pytest.approx(r["first_response_s"]), a
+        assert total(bank, **mine, rated="true") == r["csat"]["ratings"], a
+        handled = export_rows(bank, **MONTH, agent=a)
+        assert len({c["customer"] for c in handled if c["customer"]}) == r["customers"], a

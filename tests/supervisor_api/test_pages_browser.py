@@ -384,6 +384,53 @@ def test_interval_cell_opens_its_list(page, server):
     assert any(r["queue"] == queue and r["answered"] == figure for r in queues["rows"])
 
 
+def test_bucket_heatmap_cell_and_staff_cell_open_their_lists(page, server):
+    """Issue 17: a handle-time bucket, a busiest-times cell and a staff-table cell each land on the
+    list whose total is the figure clicked."""
+    convs = api_json(page, server, "conversations", MONTH + "&by=day")
+    reports_url = server["url"] + f"/reports?token={server['tokens']['supervisor']}&{MONTH}&by=day"
+
+    def open_reports():
+        page.goto(reports_url)
+        expect(page.locator("body")).to_have_attribute("data-loaded", "1", timeout=LOAD_MS)
+
+    def landed_total() -> int:
+        expect(page).to_have_url(re.compile(r"/contacts\?"))
+        expect(page.locator("body")).to_have_attribute("data-loaded", "1", timeout=LOAD_MS)
+        expect(page.locator("#total")).not_to_have_text("…")
+        return int(page.locator("#total").inner_text().replace(",", ""))
+
+    # a bucket: the biggest handle-time bucket, from the buckets table
+    label, figure = max(convs["handle_time_buckets"].items(), key=lambda kv: kv[1])
+    open_reports()
+    row = page.locator("#table-buckets tbody tr", has=page.locator("td", has_text=re.compile("^" + re.escape(label) + "$")))
+    row.locator('td[data-key="count"] a').click()
+    assert landed_total() == figure > 0
+    assert "handle_bucket=" in page.url
+    # a response-time bucket counts responses: its list shows them (none in a voice-only month)
+    open_reports()
+    page.locator("#table-buckets tbody tr", has_text="response time").first.locator('td[data-key="count"] a').click()
+    assert landed_total() == 0 and "response_bucket=" in page.url
+    expect(page.locator("#responses")).to_be_visible()
+    expect(page.locator("#responses-n")).to_have_text(str(convs["response_time_buckets"]["<15m"]))
+    # a heatmap cell: the busiest weekday and hour
+    cell = max(convs["busiest"], key=lambda c: c["conversations"])
+    open_reports()
+    link = page.locator(f'#heatmap a.hm-cell[data-weekday="{cell["weekday"]}"][data-hour="{cell["hour"]}"]')
+    expect(link).to_have_text(str(cell["conversations"]))
+    link.click()
+    assert landed_total() == cell["conversations"]
+    assert f"weekday={cell['weekday']}" in page.url and f"hour={cell['hour']}" in page.url
+    # a staff cell: the closed contacts of the agent who handled most
+    agents = api_json(page, server, "agents", MONTH + "&by=day")["rows"]
+    top = max(agents, key=lambda r: r["handled"])
+    open_reports()
+    row = page.locator("#table-agents tbody tr", has=page.locator("td", has_text=re.compile("^" + re.escape(top["agent"]) + "$")))
+    row.locator('td[data-key="closed"] a').click()
+    assert landed_total() == top["closed"] > 0
+    assert "final_agent=" in page.url and "outcome=closed" in page.url
+
+
 def test_contact_page_shows_the_customer_journey(page, server):
     from pipeline.history import clickhouse_store
     row = server["app"].state.warehouse.call_sync(clickhouse_store.query_rows, """

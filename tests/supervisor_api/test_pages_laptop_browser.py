@@ -23,7 +23,7 @@ from _live_sample import make_view, queue_row
 from supervisor_api import auth
 from supervisor_api.live_hub import aggregate
 from supervisor_api.main import create_app
-from test_pages_browser import CHROMIUM, CHROMIUM_ARGS, free_port
+from test_pages_browser import CHROMIUM, CHROMIUM_ARGS, SHOTS, free_port
 
 LOAD_MS = 20000
 
@@ -110,6 +110,11 @@ def _many_agents_view(n_agents: int) -> dict:
     return view
 
 
+def panel_right(page) -> float:
+    b = page.locator("#agents-panel").bounding_box()
+    return b["x"] + b["width"]
+
+
 def test_wallboard_on_a_laptop_with_200_agents_shows_every_queue_tile(page, server):
     view = _many_agents_view(200)
     r = page.request.post(server["url"] + "/__test__/publish", data=orjson.dumps(view),
@@ -119,7 +124,7 @@ def test_wallboard_on_a_laptop_with_200_agents_shows_every_queue_tile(page, serv
     tiles = page.locator("#tiles .tile")
     expect(tiles).to_have_count(len(view["queues"]), timeout=LOAD_MS)
     expect(page.locator("#agent-table tbody tr")).to_have_count(200)
-    page.screenshot(path="/tmp/i11_wall.png")
+    page.screenshot(path=str(SHOTS / "laptop_wallboard_200_agents.png"))
     boxes = [tiles.nth(i).bounding_box() for i in range(tiles.count())]
     outside = [(i, b) for i, b in enumerate(boxes) if b is None or b["y"] < 0 or b["y"] + b["height"] > 900
                or b["x"] + b["width"] > 1600]
@@ -127,6 +132,10 @@ def test_wallboard_on_a_laptop_with_200_agents_shows_every_queue_tile(page, serv
     # the agent list scrolls inside its panel; the panel ends inside the viewport
     wrap = page.locator(".agent-table-wrap")
     assert wrap.evaluate("e => e.scrollHeight > e.clientHeight + 100")
+    # ...and only up and down: every column, the load bar last, fits across the panel
+    assert wrap.evaluate("e => e.scrollWidth <= e.clientWidth"), "the agent table scrolls sideways"
+    load = page.locator("#agent-table tbody tr").first.locator(".load").bounding_box()
+    assert load["x"] + load["width"] <= panel_right(page), load
     panel = page.locator("#agents-panel").bounding_box()
     assert panel["y"] + panel["height"] <= 900, panel
     wrap.evaluate("e => { e.scrollTop = e.scrollHeight }")

@@ -54,7 +54,8 @@ class HttpReceiver:
 
 
 class SmtpReceiver:
-    def __init__(self):
+    def __init__(self, tls_context=None):
+        """Plain SMTP; with `tls_context` the server offers STARTTLS and refuses mail before it."""
         self.messages: list = []
         receiver = self
 
@@ -66,9 +67,10 @@ class SmtpReceiver:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
-        self.controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+        tls = {} if tls_context is None else {"tls_context": tls_context, "require_starttls": True}
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=port, **tls)
         self.controller.start()
-        self.dsn = f"smtp://127.0.0.1:{port}?mode=insecure"
+        self.dsn = f"smtp://127.0.0.1:{port}" + ("?mode=insecure" if tls_context is None else "")
 
     def subjects(self) -> list[str]:
         return [str(m["Subject"]) for m in self.messages]

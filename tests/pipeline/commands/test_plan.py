@@ -6,6 +6,7 @@ import json
 from typer.testing import CliRunner
 
 from pipeline.cli import app
+from pipeline.planning import forecast
 from tests.datasets import BANK_CALLS_5MIN
 
 runner = CliRunner()
@@ -30,7 +31,7 @@ def test_plan_backtest_csv():
     assert r.exit_code == 0, r.output
     lines = r.stdout.strip().splitlines()
     assert lines[0].startswith("method,rmse,wape,rmse_15m,wape_15m")
-    assert {line.split(",")[0] for line in lines[1:]} == {"seasonal_naive", "historical_average", "ets_profile"}
+    assert {line.split(",")[0] for line in lines[1:]} == set(forecast.METHODS)
 
 
 def test_plan_forecast_closed_day():

@@ -141,3 +141,85 @@ def test_definitions_show_the_sql_that_runs():
     keys = {m["key"] for m in body["metrics"]}
     assert {"offered", "answered", "abandoned", "service_level", "repeat_contact_rate"} <= keys
     assert all(m["formula"] and m["counted_at"] for m in body["metrics"])
+
+
+# ---- issue 17: buckets, busiest-times cells and staff-table cells open their lists ---------------
+@pytest.fixture
+def staff_db(ch):
+    store.insert_rows(ch, "contacts", [
+        fact("r1", "2024-03-04T09:10:00", response_times_s=[100.0, 1000.0, 1200.0], agent="ann", agents=["ann"],
+             is_answered=1, is_closed=1, replies=2, handle_s=30.0, csat=5, first_response_s=100.0),
+        fact("r2", "2024-03-04T09:40:00", response_times_s=[5000.0, 900.0], agent="bob", agents=["ann", "bob"],
+             is_closed=1, replies=0, handle_s=0.0, csat=2, customer="cu1"),
+        fact("r3", "2024-03-04T15:00:00", channel="chat", agent="ann", agents=["ann"], is_answered=1,
+             handle_s=700.0, first_response_s=20.0, wait_s=20.0, customer="cu1"),
+        # 23:30 UTC on Monday is 00:30 on Tuesday in Madrid
+        fact("r4", "2024-03-04T23:30:00", channel="voice", agent="bob", agents=["bob"], is_answered=1,
+             is_closed=1, handle_s=90.0, wait_s=5.0, csat=4, first_response_s=5.0),
+    ])
+    return ch
+
+
+def rows_of(db, raw) -> list[dict]:
+    params, drill = contacts.parse_list({**raw, "limit": "1000"})
+    return contacts.list_page(db, params, drill)["contacts"]
+
+
+@pytest.mark.parametrize("tz", ["UTC", "Europe/Madrid"])
+def test_buckets_and_busiest_cells_equal_their_lists(staff_db, tz):
+    span = {**DAY, "to": "2024-03-05", "tz": tz}
+    r = reports.conversations_report(staff_db, parse_params(span))
+    assert sum(r["response_time_buckets"].values()) == 5 and r["response_time_buckets"]["15-30m"] == 3
+    for label, figure in r["response_time_buckets"].items():
+        params, drill = contacts.parse_list({**span, "response_bucket": label})
+        got = contacts.totals(staff_db, params, drill)
+        # the figure counts responses: the list's contacts hold exactly that many in the bucket
+        assert got["responses"] == figure, label
+        assert got["total"] == {"<15m": 1, "15-30m": 2, "1-2h": 1}.get(label, 0), label   # contacts
+    assert [c["contact_id"] for c in rows_of(staff_db, {**span, "response_bucket": "15-30m"})] == ["r1", "r2"]
+    assert [c["matching_responses"] for c in rows_of(staff_db, {**span, "response_bucket": "15-30m"})] == [2, 1]
+    for label, figure in r["handle_time_buckets"].items():
+        assert count(staff_db, **{**span, "handle_bucket": label}) == figure, label
+    assert r["handle_time_buckets"] == {"<1m": 1, "1-2m": 1, "2-5m": 0, "5-10m": 0, ">10m": 1}
+    assert r["busiest"]
+    for cell in r["busiest"]:
+        assert count(staff_db, **{**span, "weekday": cell["weekday"], "hour": cell["hour"]}) == cell["conversations"]
+    assert sum(c["conversations"] for c in r["busiest"]) == 4
+    late = {"UTC": (1, 23), "Europe/Madrid": (2, 0)}[tz]
+    assert [c["contact_id"] for c in rows_of(staff_db, {**span, "weekday": late[0], "hour": late[1]})] == ["r4"]
+
+
+def test_every_staff_cell_equals_its_list(staff_db):
+    span = {**DAY, "to": "2024-03-05"}
+    rows = reports.agents_report(staff_db, parse_params(span))["rows"]
+    assert [r["agent"] for r in rows] == ["ann", "bob"]
+    for r in rows:
+        a = r["agent"]
+        handled = rows_of(staff_db, {**span, "agent": a})
+        assert len(handled) == r["handled"]
+        assert len({c["customer"] for c in handled if c["customer"]}) == r["customers"]
+        mine = {"agent": a, "final_agent": a}
+        assert count(staff_db, **span, **mine, outcome="closed") == r["closed"]
+        assert count(staff_db, **span, **mine, closed_without_reply="true") == r["closed_without_reply"]
+        timed = rows_of(staff_db, {**span, **mine, "has_handle_time": "true"})
+        assert sum(c["handle_s"] for c in timed) == pytest.approx(r["handle_s"])
+        assert (sum(c["handle_s"] for c in timed) / len(timed) if timed else None) == pytest.approx(r["aht_s"])
+        responded = rows_of(staff_db, {**span, **mine, "first_response_s_gte": "0"})
+        assert (sum(c["first_response_s"] for c in responded) / len(responded) if responded else None) \
+            == pytest.approx(r["first_response_s"])
+        rated = rows_of(staff_db, {**span, **mine, "rated": "true"})
+        assert len(rated) == r["csat"]["ratings"]
+        assert sum(c["csat"] for c in rated) / len(rated) == pytest.approx(r["csat"]["mean"])
+        assert count(staff_db, **span, **mine, rated_good="true") / len(rated) == pytest.approx(r["csat"]["good_share"])
+    assert (rows[0]["closed_without_reply"], rows[1]["closed_without_reply"]) == (0, 2)   # bob: r2, r4
+
+
+@pytest.mark.parametrize("raw, param", [
+    ({"weekday": "8"}, "weekday"), ({"hour": "24"}, "hour"), ({"hour": "noon"}, "hour"),
+    ({"response_bucket": "<1m"}, "response_bucket"), ({"handle_bucket": "forever"}, "handle_bucket"),
+    ({"rated": "perhaps"}, "rated"),
+])
+def test_bad_cell_and_bucket_parameters_name_themselves(raw, param):
+    with pytest.raises(ReportError) as err:
+        contacts.parse_list({**DAY, **raw})
+    assert err.value.param == param

@@ -121,7 +121,9 @@ def test_empty_range_gives_zeros_and_nulls(ch):
     assert conv["first_response_s"] == {"mean": None, "p50": None, "p90": None, "count": 0}
     assert conv["sla_compliance"] is None and conv["csat"]["mean"] is None
     assert conv["conversations_per_customer"] is None and conv["busiest"] == [] and conv["tags"] == []
-    assert set(conv["response_time_buckets"].values()) == {0}
+    assert set(conv["response_time_buckets"].values()) == {0} == set(conv["handle_time_buckets"].values())
+    assert list(conv["response_time_buckets"]) == reports.RESPONSE_BUCKETS
+    assert list(conv["handle_time_buckets"]) == reports.HANDLE_BUCKETS
     q = reports.queues_report(ch, p)
     assert q["rows"] == [] and q["total"]["offered"] == 0 and q["total"]["service_level"] is None
     assert reports.agents_report(ch, p)["rows"] == []
@@ -319,6 +321,10 @@ def test_business_clock_and_twins_in_reports(ch):
         assert contacts.count(ch, pq, contacts.Drill(within_sl=True), qs) == within
         assert contacts.count(ch, pq, contacts.Drill(first_response_within_sl=True), qs) == within
         assert contacts.count(ch, pq, contacts.Drill(first_response_within_sl=False), qs) == 1 - within
+        # the resolution SLA cards' lists (issue 17): targeted, within target (calendar, business)
+        assert contacts.count(ch, pq, contacts.Drill(resolution_targeted=True), qs) == 1
+        assert contacts.count(ch, pq, contacts.Drill(resolved_within_target=True), qs) == 0
+        assert contacts.count(ch, pq, contacts.Drill(resolved_within_target_business=True), qs) == 1
     csv_header = reports.to_csv(reports.table_rows("conversations", conv["mail"])).splitlines()[0]
     for col in ("first_response_business_s.mean", "response_time_business_s.p90", "resolution_sla_business",
                 "asa_business_s", "handle_time_business_s.p50", "resolution_time_business_s.p90"):

@@ -55,11 +55,14 @@ def brute_contacts(events: list[Event], now: float) -> dict[str, dict]:
                 c = {"id": cid, "channel": d["channel"], "queue": d["queue"], "created": t,
                      "open": True, "agent": "", "wait": t, "snooze": None, "answered": None,
                      "first_reply": None, "abandoned": None, "closed": None, "seg": None,
-                     "handle": 0.0, "segments": 0, "last": t}
+                     "handle": 0.0, "segments": 0, "last": t, "snooze_pause": None, "await_pause": None,
+                     "pauses": []}
                 continue
             c["last"] = max(c["last"], t)
             if c["snooze"] is not None and c["snooze"] <= t:
-                c["wait"], c["snooze"] = c["snooze"], None
+                c["snooze_pause"][1] = c["snooze"]  # the SLA clock resumed when the snooze ended
+                c["wait"], c["snooze"], c["snooze_pause"] = c["snooze"], None, None
+            snoozed_before = c["snooze"]
             if kind in ("answered", "agent_replied", "closed", "abandoned", "transferred"):
                 if c["seg"] is not None and (kind != "answered"):
                     c["handle"] += t - c["seg"]
@@ -102,9 +105,36 @@ def brute_contacts(events: list[Event], now: float) -> dict[str, dict]:
                 c["abandoned"] = c["abandoned"] if c["abandoned"] is not None else t
             elif kind == "reopened":
                 c["open"], c["closed"], c["wait"], c["snooze"] = True, None, t, None
+            # SLA clock pauses (glossary): snoozed, and waiting for the customer after an agent reply
+            if c["snooze"] != snoozed_before:
+                if c["snooze_pause"] is not None:
+                    c["snooze_pause"][1] = t
+                    c["snooze_pause"] = None
+                if c["snooze"] is not None:
+                    c["snooze_pause"] = [t, math.inf]
+                    c["pauses"].append(c["snooze_pause"])
+            if kind == "agent_replied" and c["await_pause"] is None:
+                c["await_pause"] = [t, math.inf]
+                c["pauses"].append(c["await_pause"])
+            elif c["await_pause"] is not None and (
+                    kind in ("customer_replied", "reopened", "closed", "abandoned")
+                    or (kind == "transferred" and not d.get("to_agent"))):
+                c["await_pause"][1] = t
+                c["await_pause"] = None
         if c is not None:
             out[cid] = c
     return out
+
+
+def paused_within(c: dict, a: float, b: float) -> float:
+    """Seconds of [a, b] covered by the contact's pauses (their union: they may overlap)."""
+    spans = sorted((max(x, a), min(y, b)) for x, y in c["pauses"] if x < b and y > a)
+    total, reach = 0.0, a
+    for x, y in spans:
+        if y > reach:
+            total += y - max(x, reach)
+            reach = y
+    return total
 
 
 def brute_agents(events: list[Event], now: float) -> dict[str, dict]:
@@ -150,13 +180,14 @@ def brute_view(contact_events, agent_events, now, settings) -> dict:
                 return t is not None and lo <= t <= now
             answered = [c for c in mine if inw(c["first_reply"] if ch == "email" else c["answered"])]
             waits = [(c["first_reply"] if ch == "email" else c["answered"]) - c["created"] for c in answered]
+            sla_waits = [w - paused_within(c, c["created"], c["created"] + w) for c, w in zip(answered, waits)]
             abandoned = [c for c in mine if inw(c["abandoned"])]
             fr = [c for c in mine if inw(c["answered"] if ch == "voice" else c["first_reply"])]
             closed = [c for c in mine if inw(c["closed"]) and c["segments"]]
             w = {"offered": sum(1 for c in mine if inw(c["created"])), "answered": len(answered),
                  "abandoned": len(abandoned),
                  "short_abandoned": sum(1 for c in abandoned if c["abandoned"] - c["created"] <= pol.short_abandon_s),
-                 "answered_within_sl": sum(1 for x in waits if x <= pol.threshold_s),
+                 "answered_within_sl": sum(1 for x in sla_waits if x <= pol.threshold_s),
                  "_asa": waits if ch != "email" else [],
                  "_aht": [c["handle"] for c in closed],
                  "_fr": [(c["answered"] if ch == "voice" else c["first_reply"]) - c["created"] for c in fr]}
@@ -525,3 +556,39 @@ def test_business_clock_does_not_age_outside_opening_hours():
     assert email["breached"] == 1 and email["waiting"] == 2
     times = sorted((i["time_to_breach_s"] for i in email["waiting_items"]))
     assert times[0] < 0 and times[1] == at(30, 12) - at(30, 8, 59)
+
+
+def test_todays_service_level_judges_each_answer_on_the_queues_clock():
+    """Issue 14: the live today/last-30-minutes service level uses the queue's SLA clock, as the
+    reports' is_within_sl does. An email in at Friday 18:01, first reply Monday 09:30: 1 h 30 min
+    of business time (inside the 4 h threshold) but 63 h of calendar time (breached). The index
+    (the worker's incremental partial) agrees with the full recomputation."""
+    from zoneinfo import ZoneInfo
+
+    from pipeline.history.contact_facts import fact_row
+    from pipeline.live.contact_state import apply
+    from pipeline.live.live_index import LiveIndex
+    z = ZoneInfo("Europe/Madrid")
+
+    def at(d, hh, mm=0):
+        return datetime(2026, 11, d, hh, mm, tzinfo=z).timestamp()
+
+    states = {}
+    idx = LiveIndex(BIZ, states.values)
+    for q in ("mail", "mail-24"):
+        s, _ = apply(None, Event(f"e-{q}", "contact.created", at(27, 18, 1), f"c-{q}", "t",
+                                 {"channel": "email", "queue": q}))
+        before = idx.previous(None)
+        s, _ = apply(s, Event(f"r-{q}", "contact.agent_replied", at(30, 9, 30), f"c-{q}", "t", {"agent": "ana"}))
+        states[s.contact_id] = s
+        idx.update(before, s)
+    now = at(30, 10)
+    p = partial(states.values(), [], now, BIZ)
+    assert orjson.loads(orjson.dumps(idx.partial(now, []))) == orjson.loads(orjson.dumps(p))
+    view = merge([p], now, BIZ)
+    biz_today, cal_today = _row(view, "mail")["today"], _row(view, "mail-24")["today"]
+    assert (biz_today["answered"], biz_today["answered_within_sl"]) == (1, 1)
+    assert (cal_today["answered"], cal_today["answered_within_sl"]) == (1, 0)
+    # the same judgement as the history row the reports read
+    row = fact_row(states["c-mail"], BIZ.calendar_for("mail"))
+    assert row["sla_wait_business_s"] == 90 * 60 and row["sla_wait_s"] == at(30, 9, 30) - at(27, 18, 1)
