@@ -274,7 +274,7 @@ async def _wait_live(stack: Stack, worker: str, partitions: int, expect_waiting:
                     rec = orjson.loads(r.value)
                     if rec.get("worker") != worker:
                         continue
-                    waiting[rec["partition"]] = sum(len(q["waits"]) for q in rec["partial"]["queues"])
+                    waiting[rec["partition"]] = sum(len(q["waits"]) + q.get("breached", 0) for q in rec["partial"]["queues"])
                     if len(waiting) == partitions and sum(waiting.values()) == expect_waiting:
                         return time.time()
         raise RuntimeError(f"live state not correct in {timeout}s: {waiting}")

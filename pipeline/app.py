@@ -22,6 +22,10 @@ app = faust.App(
     topic_replication_factor=settings.kafka_replication_factor,
     producer_acks=-1,
     producer_max_request_size=4 * 1024 * 1024,
+    # 1 MB per partition batch (Faust's default is 16 KB): a batch's state records then go out in
+    # a few produce requests instead of hundreds, and each socket write costs a system call (the
+    # pipeline bench: about 25% more events/s); the request cap above still bounds a request
+    producer_max_batch_size=1024 * 1024,
     consumer_auto_offset_reset="earliest",
     # Faust's consumer still joins its own group at start (it subscribes to nothing): a static id
     # and a short session let a worker restarted after kill -9 in at once instead of after 60 s

@@ -32,7 +32,7 @@ from pipeline.app import app, settings
 from pipeline.kafka.admin import CONSUMER_GROUP, EVENTS_TOPIC, STATE_TOPIC
 from pipeline.kafka.security import client_kwargs
 from pipeline.kafka.state_restore import read_state
-from pipeline.agents.runtime import Record, runtime
+from pipeline.agents.runtime import Record, runtime, settle_heap
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +73,8 @@ class EventStream(Service):
 
     async def on_start(self) -> None:
         log_throttle.install()  # Faust has set up logging by now; a broker away must not flood it
+        log_throttle.skip_unshown_records()
+        settle_heap(startup=True)
         self.consumer = AIOKafkaConsumer(
             bootstrap_servers=settings.kafka_bootstrap,
             group_id=CONSUMER_GROUP,

@@ -3,6 +3,7 @@ letters, state records, live partials and ClickHouse rows out. No business logic
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import socket
@@ -76,6 +77,7 @@ class WorkerRuntime:
         self.owned = set(partitions)
         self._dirty.update(partitions)
         self.ready = True
+        settle_heap()
 
     # -- the batch path -----------------------------------------------------------------------
     async def handle_batch(self, records: list[Record]) -> None:
@@ -138,7 +140,7 @@ class WorkerRuntime:
     async def publish_live(self, after_batch: bool = False) -> None:
         """Partials of the partitions that changed (and of every partition once a second, so the
         API sees this worker alive). A partial comes from the partition's live index in
-        O(rows + waiting contacts), so after a batch every changed partition goes out at once
+        O(rows + waits not yet breached), so after a batch every changed partition goes out at once
         (unless TABLERO_LIVE_INTERVAL_S asks for a least spacing; the timer sends it later)."""
         if not self.ready:
             return
@@ -157,6 +159,20 @@ class WorkerRuntime:
             await live_topic.send(key=f"{EVENTS_TOPIC}:{p}".encode(), value=orjson.dumps(record))
             self._last_live[p] = now
             self._dirty.discard(p)
+
+
+def settle_heap(startup: bool = False) -> None:
+    """Keep the cyclic garbage collector off what lives for good. Everything alive at startup
+    (Faust, FastAPI, chDB, pandas: a million objects) and after a state read-back (the
+    partitions' contacts) is frozen, so full collections no longer walk it; at startup the
+    young-generation threshold goes up too, so a batch's short-lived rows and records die by
+    reference count before a collection looks at them. Measured on the pipeline bench: about
+    15% less CPU per event (bench/results.md). Only cycles could leak this way, and the state
+    makes none (slotted dataclasses, tuples, dicts of them)."""
+    gc.collect()
+    gc.freeze()
+    if startup:
+        gc.set_threshold(20_000, 50, 100)
 
 
 def _load_malloc_trim():

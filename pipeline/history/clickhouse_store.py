@@ -18,11 +18,13 @@ import hashlib
 import math
 import os
 import re
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import clickhouse_connect
+import numpy as np
 from clickhouse_connect.driver.exceptions import OperationalError
 
 TABLES = ("events", "contacts", "agent_states", "api_tokens", "schema_migrations")
@@ -174,6 +176,31 @@ def _types(client: Any, table: str) -> dict[str, str]:
     return _column_types[key]
 
 
+_DATETIME64 = re.compile(r"^(?:Nullable\()?DateTime64\(([0-6])\b")
+_EPOCH_KINDS = frozenset({float, int, type(None)})
+
+
+def _epoch_ticks(col: list, digits: int) -> list | None:
+    """Epoch seconds (float/int, None for NULL) -> DateTime64(digits) ticks for the whole column
+    at once (numpy), the very ticks the general path gives (datetime.fromtimestamp: microseconds
+    rounded half to even; clickhouse-connect: floor to the column's precision), at a tenth of
+    its cost: the worker lands every event's times. None when the column holds anything else
+    (datetimes, bools, infinities): those take the general path."""
+    if not set(map(type, col)) <= _EPOCH_KINDS:
+        return None
+    a = np.array(col, dtype=np.float64)  # None -> nan
+    null = np.isnan(a)
+    if not np.isfinite(a[~null]).all():
+        return None
+    a[null] = 0.0
+    whole = np.trunc(a)
+    micros = whole.astype(np.int64) * 1_000_000 + np.round((a - whole) * 1e6).astype(np.int64)
+    out = (micros // 10 ** (6 - digits)).tolist()  # floor, as clickhouse-connect
+    for i in np.flatnonzero(null).tolist():
+        out[i] = None
+    return out
+
+
 def _to_datetime(value: Any) -> Any:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return dt.datetime.fromtimestamp(value, _UTC)
@@ -207,9 +234,15 @@ def insert_rows(client: Any, table: str, rows: list[dict], dedup_token: str | No
         raise ValueError(f"table {table} has no column(s) {unknown}")
     columns = []
     for name in names:
-        col = [r.get(name) for r in rows]
-        if "DateTime" in types[name]:
-            col = [_to_datetime(v) for v in col]
+        try:  # rows of one table normally share their keys: a C-level gather
+            col = list(map(itemgetter(name), rows))
+        except KeyError:
+            col = [r.get(name) for r in rows]
+        kind = types[name]
+        if "DateTime" in kind:
+            m = _DATETIME64.match(kind)
+            ticks = _epoch_ticks(col, int(m.group(1))) if m else None
+            col = ticks if ticks is not None else [_to_datetime(v) for v in col]
         columns.append(col)
     try:
         # Known column types: without them clickhouse-connect asks the server (DESCRIBE) on

@@ -1,4 +1,4 @@
-"""Incremental live partial of one partition: kept up to date per event, read in O(rows + waiting).
+"""Incremental live partial of one partition: kept up to date per event, read in O(rows + waits not yet breached).
 
 `LiveIndex.partial(now, agents)` returns exactly what `pipeline.live.live_view.partial` computes
 from every contact of the partition (the property test in tests/pipeline/live/test_live_index.py
@@ -7,8 +7,9 @@ checks it against that function with hypothesis), without visiting the contacts:
 * Per (queue, channel) row: the number of contacts, unassigned / in_progress counts, and the
   waiting contacts by wait start (and snoozed ones by snooze end) in `SortedList`s. The
   time-dependent counts (inside / at risk / breached, oldest wait) are not computed here: the
-  partial carries the sorted wait starts and `live_view.merge` bisects them at its own `now`
-  (`live_view.wait_age` is the one place that says how old a wait is).
+  partial carries the count of waits already breached (a bisection) and the sorted starts of
+  the others, and `live_view.merge` bisects those at its own `now` (`live_view.wait_age` is the
+  one place that says how old a wait is). So a read costs O(rows + waits not yet breached).
 * The windowed counters ("today", "last_30m") come from *contributions*: each contact adds
   (time, what) entries -- created -> offered; answer -> answered, within SL, ASA; abandon ->
   abandoned, short; close with handle time -> AHT; first response -> FR -- in a `SortedList`
@@ -32,8 +33,8 @@ from sortedcontainers import SortedList
 from pipeline.live.contact_state import AgentState, ContactState
 from pipeline.live.live_view import (ABANDONED, AHT_MS, AHT_N, ANSWERED, ASA_MS, ASA_N, FR_MS, FR_N,
                                      LAST_WINDOW_S, MAX_WAITING_ITEMS, OFFERED, SHORT, WITHIN, _NW,
-                                     day_start)
-from pipeline.live.queue_settings import QueueSettings
+                                     day_start, wait_age)
+from pipeline.live.queue_settings import QueuePolicy, QueueSettings
 from pipeline.live.sla_clock import sl_wait
 
 _CH_INDEX = {"voice": 0, "chat": 1, "email": 2}
@@ -82,6 +83,20 @@ def _add(w: list, e: tuple, sign: int) -> None:
     else:
         w[FR_MS] += sign * e[4]
         w[FR_N] += sign
+
+
+def _breached(waits: SortedList, now: float, policy: QueuePolicy) -> int:
+    """How many of the (start, contact) `waits` are breached at `now`: a bisection on the very
+    predicate live_view.merge uses (monotone in the start), O(log^2 n) with positional access."""
+    lo, hi = 0, len(waits)
+    bound = policy.threshold_s
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if wait_age(waits[mid][0], now, policy) >= bound:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
 
 
 class _Top:
@@ -162,6 +177,7 @@ class LiveIndex:
         self.last = _Window()
         self.pruned_before = float("-inf")  # entries before this time were dropped
         self._policy: dict[tuple, tuple] = {}  # (queue, channel) -> (key, threshold, short, biz)
+        self._queue_policy: dict[tuple, QueuePolicy] = {}
 
     # -- footprints ------------------------------------------------------------------------------
     def footprint(self, s: ContactState | None) -> tuple | None:
@@ -324,10 +340,14 @@ class LiveIndex:
         for key in sorted(self.rows):
             row = self.rows[key]
             waits, snoozes = row.waits, row.snoozes
+            pol = self._queue_policy.get(key)
+            if pol is None:
+                pol = self._queue_policy[key] = self.settings.for_queue(key[0], key[1])
+            breached = _breached(waits, now, pol)
             queues.append({
                 "queue": key[0], "channel": key[1], "unassigned": row.unassigned,
                 "in_progress": row.in_progress,
-                "waits": [x[0] for x in waits],
+                "breached": breached, "waits": [x[0] for x in waits.islice(breached)],
                 "wait_top": [list(x) for x in waits.islice(0, MAX_WAITING_ITEMS)],
                 "snoozes": [x[0] for x in snoozes],
                 "snooze_top": [list(x) for x in snoozes.islice(0, MAX_WAITING_ITEMS)],

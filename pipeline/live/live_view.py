@@ -3,6 +3,11 @@
 Exact mergeability: a partial holds only integer counts, integer-millisecond sums with their
 counts, sorted wait-start lists and the 50 oldest waiting items per (queue, channel); merge adds
 integers, merges sorted lists and takes minima. So merge([p1, p2]) == merge([p_all]) bit for bit.
+Bounded size: a wait that is breached at the partial's `now` stays breached at every later `now`
+(`wait_age` never decreases as time goes on), so those travel as a count (`breached`) and only
+the starts of waits not yet breached are listed (`waits`): a partial grows with the contacts
+that arrived within a threshold, not with every waiting contact. merge at a `now` earlier than
+the partial's (a clock stepped back) would still count them breached.
 
 Time: everything that ages with the clock (waiting via snooze end, inside_sl / at_risk / breached,
 oldest_wait_s, wait_s and time_to_breach_s of items, agent time in state) is computed by `merge`
@@ -180,9 +185,12 @@ def partial(contacts: Iterable[ContactState], agents: Iterable[AgentState], now:
     for (q, c), acc in sorted(accs.items()):
         acc.waits.sort()
         acc.snoozes.sort()
+        starts = [x[0] for x in acc.waits]
+        pol = acc.policy
+        breached = _aged(starts, len(starts), now, pol.threshold_s, pol)
         queues.append({
             "queue": q, "channel": c, "unassigned": acc.unassigned, "in_progress": acc.in_progress,
-            "waits": [x[0] for x in acc.waits],
+            "breached": breached, "waits": starts[breached:],
             "wait_top": [list(x) for x in acc.waits[:MAX_WAITING_ITEMS]],
             "snoozes": [x[0] for x in acc.snoozes],
             "snooze_top": [list(x) for x in acc.snoozes[:MAX_WAITING_ITEMS]],
@@ -224,12 +232,14 @@ def _aged(starts: list, hi: int, now: float, bound: float, policy: QueuePolicy) 
 
 
 class _Row:
-    __slots__ = ("unassigned", "in_progress", "waits", "snoozes", "tops", "today", "last")
+    __slots__ = ("unassigned", "in_progress", "breached", "oldest", "waits", "snoozes", "tops", "today", "last")
 
     def __init__(self):
         self.unassigned = 0
         self.in_progress = 0
-        self.waits: list = []    # one sorted list per partial
+        self.breached = 0        # waits breached at their partial's `now`
+        self.oldest = None       # oldest wait start (the partials' wait_top heads)
+        self.waits: list = []    # one sorted list per partial (not yet breached at its `now`)
         self.snoozes: list = []
         self.tops: list = []     # (start, contact) candidates
         self.today = [0] * _NW
@@ -276,9 +286,17 @@ def merge(partials: list[dict], now: float, settings: QueueSettings) -> dict:
                 row = rows[key] = _Row()
             row.unassigned += r["unassigned"]
             row.in_progress += r["in_progress"]
+            # waits already breached at the partial's `now` stay breached at any later `now`
+            # (wait_age never decreases with time): they come as a count; "breached" is absent
+            # from the partials of workers before it, whose "waits" hold every wait start
+            row.breached += r.get("breached", 0)
             if r["waits"]:
                 row.waits.append(r["waits"])
+            if r["wait_top"]:
                 row.tops.extend(r["wait_top"])
+                t = r["wait_top"][0][0]
+                if row.oldest is None or t < row.oldest:
+                    row.oldest = t
             if r["snoozes"]:
                 row.snoozes.append(r["snoozes"])
                 row.tops.extend(x for x in r["snooze_top"] if x[0] <= now)
@@ -301,8 +319,8 @@ def merge(partials: list[dict], now: float, settings: QueueSettings) -> dict:
     by_channel: dict[str, list] = {}
     for (q, c), row in sorted(rows.items()):
         pol = settings.for_queue(q, c)
-        waiting = at_risk_plus = breached = 0
-        oldest = None
+        waiting = at_risk_plus = breached = row.breached  # at_risk_s <= threshold_s
+        oldest = row.oldest
         for starts in row.waits:
             n = len(starts)
             waiting += n

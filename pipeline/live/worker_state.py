@@ -132,22 +132,37 @@ class WorkerState:
         lots_touched: set[int] = set()
         spans: dict[int, list[int]] = {}
         max_bytes = self.max_event_bytes
+        part = -1
+        c_seen: set[int] = set()  # partitions with a valid contact / agent event
+        a_seen: set[int] = set()
         for r in records:
-            span = spans.get(r.partition)
-            if span is None:
-                spans[r.partition] = [r.offset, r.offset]
-            else:
-                span[0] = min(span[0], r.offset)
-                span[1] = max(span[1], r.offset)
-            ps = self.partitions.get(r.partition) or self.add_partition(r.partition)
+            if r.partition != part:  # records come in runs of one partition (a fetch per partition)
+                part = r.partition
+                span = spans.get(part)
+                if span is None:
+                    span = spans[part] = [r.offset, r.offset]
+                ps = self.partitions.get(part) or self.add_partition(part)
+                c_touched = touched.get(part)
+                if c_touched is None:
+                    c_touched = touched[part] = set()
+                a_touched = agents_touched.get(part)
+                if a_touched is None:
+                    a_touched = agents_touched[part] = set()
+            o = r.offset
+            if o < span[0]:
+                span[0] = o
+            elif o > span[1]:
+                span[1] = o
             ev = validate(r.value, max_bytes=max_bytes)
             if type(ev) is Rejection:
                 out.dead_letters.append(DeadLetter(r.value, r.key, ev.code, ev.reason, ev.field, r.partition, r.offset))
                 continue
             if ev.type.startswith("agent."):
-                self._agent_event(ps, ev, r, now, out, agents_touched.setdefault(r.partition, set()))
+                a_seen.add(part)
+                self._agent_event(ps, ev, r, now, out, a_touched)
                 continue
-            self._contact_event(ps, ev, r, now, out, touched.setdefault(r.partition, set()), lots_touched)
+            c_seen.add(part)
+            self._contact_event(ps, ev, r, now, out, c_touched, lots_touched)
         qs = self.queue_settings
         version, cals = qs.version, {}  # per batch: the settings' lookups cost more than a dict get
         for p, ids in touched.items():
@@ -167,7 +182,7 @@ class WorkerState:
                 out.changelog.append((p, AGENT + aid.encode(), orjson.dumps({"p": p, "a": ps.agents[aid].to_dict()})))
         for p in lots_touched:
             out.changelog.append(self._lot_entry(p))
-        out.partitions = set(touched) | set(agents_touched) | lots_touched
+        out.partitions = c_seen | a_seen | lots_touched
         out.rows.dedup_token = ",".join(f"{p}:{a}-{b}" for p, (a, b) in sorted(spans.items()))
         return out
 
@@ -269,6 +284,6 @@ class WorkerState:
     # -- live view ----------------------------------------------------------------------------------
     def partial(self, p: int, now: float) -> dict:
         """The partition's live partial at `now`: from the incremental index, in O(rows +
-        waiting contacts); equal to live_view.partial over every contact (tested)."""
+        waits not yet breached); equal to live_view.partial over every contact (tested)."""
         ps = self.partitions.get(p) or self.add_partition(p)
         return ps.live.partial(now, ps.agents.values())

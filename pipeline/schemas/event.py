@@ -1,8 +1,9 @@
 """The normalized event every stage after validation works with.
 
 Validation (pipeline/schemas/validation.py) turns bytes into this; the contact state machine,
-the live view and the ClickHouse row mapping consume it. Plain slotted dataclass: cheap to
-build and to hash on the hot path, no I/O, no pydantic.
+the live view and the ClickHouse row mapping consume it. Plain slotted dataclass, not frozen:
+a frozen one sets each field through object.__setattr__, which made building it a sixth of
+validation's cost. Treat it as read-only. No I/O, no pydantic.
 """
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)
 class Event:
     id: str            # publisher-unique; the dedup key
     type: str          # e.g. "contact.created", "agent.state_changed"

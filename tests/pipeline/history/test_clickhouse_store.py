@@ -1,8 +1,12 @@
 from __future__ import annotations
 
 import shutil
+from datetime import datetime, timezone
 
 import pytest
+from clickhouse_connect.datatypes.registry import get_from_name
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipeline.history import clickhouse_store as store
 
@@ -121,3 +125,36 @@ def test_unreachable_server_raises_unavailable():
 def test_bad_dsn_scheme():
     with pytest.raises(ValueError):
         store.connect("mysql://x")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.none(),
+                          st.floats(min_value=0, max_value=4_102_444_800, allow_nan=False),
+                          st.integers(min_value=0, max_value=4_102_444_800),
+                          # sub-microsecond inputs right at the rounding ties of microseconds
+                          st.integers(min_value=0, max_value=4_102_444_800 * 10**7).map(lambda n: (n + 0.5) / 10**7)),
+                min_size=1, max_size=30),
+       st.sampled_from([0, 3, 6]))
+def test_epoch_ticks_equal_the_datetime_path(values, digits):
+    # the column-at-once conversion against the general one: datetime.fromtimestamp, then
+    # clickhouse-connect's own DateTime64 ticks
+    kind = get_from_name(f"Nullable(DateTime64({digits}, 'UTC'))")
+    want = [None if v is None else kind._datetime64_ticks(store._to_datetime(v)) for v in values]
+    assert store._epoch_ticks(values, digits) == want
+
+
+def test_epoch_ticks_leave_other_columns_to_the_general_path():
+    aware = datetime(2024, 5, 1, 9, 30, tzinfo=timezone.utc)
+    assert store._epoch_ticks([1.5, aware], 3) is None
+    assert store._epoch_ticks([True], 3) is None
+    assert store._epoch_ticks([float("inf")], 3) is None
+
+
+def test_epoch_and_datetime_times_land_alike(ch):
+    t = 1_700_000_000.1235
+    ev = {"id": "e-1", "type": "contact.created", "time": t, "subject": "c-1", "source": "test",
+          "queue": "q", "channel": "voice", "agent": "", "data": "{}", "kafka_partition": 0, "kafka_offset": 5}
+    store.insert_rows(ch, "events", [ev])
+    store.insert_rows(ch, "events", [dict(ev, id="e-2", time=datetime.fromtimestamp(t, timezone.utc))])
+    rows = store.query_rows(ch, "SELECT id, toUnixTimestamp64Milli(time) AS ms FROM events ORDER BY id")
+    assert rows == [{"id": "e-1", "ms": 1_700_000_000_123}, {"id": "e-2", "ms": 1_700_000_000_123}]

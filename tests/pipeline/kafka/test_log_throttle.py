@@ -56,3 +56,29 @@ def test_retriable_coordinator_errors_are_hidden_at_start_then_warnings():
     other = logging.LogRecord("aiokafka.consumer.group_coordinator", logging.ERROR, __file__, 1,
                               "Heartbeat failed: %r", ("x",), None)
     assert f.filter(other) is True and other.levelno == logging.ERROR
+
+
+def test_root_level_rises_to_what_a_real_handler_shows():
+    from pipeline.kafka.log_throttle import skip_unshown_records
+
+    class SpinnerHandler(logging.Handler):  # mode's console spinner: DEBUG, shows nothing when quiet
+        def emit(self, record):
+            pass
+
+    root = logging.getLogger()
+    saved = root.level, root.handlers[:]
+    shown, spinner = logging.StreamHandler(), SpinnerHandler(logging.DEBUG)
+    shown.setLevel(logging.WARNING)
+    try:
+        root.handlers[:] = [shown, spinner]
+        root.setLevel(logging.DEBUG)
+        skip_unshown_records()
+        assert root.level == logging.WARNING
+        assert not logging.getLogger("aiokafka.producer.producer").isEnabledFor(logging.DEBUG)
+        root.setLevel(logging.DEBUG)
+        shown.setLevel(logging.DEBUG)  # a debug log level asked for: left alone
+        skip_unshown_records()
+        assert root.level == logging.DEBUG
+    finally:
+        root.setLevel(saved[0])
+        root.handlers[:] = saved[1]

@@ -592,3 +592,26 @@ def test_todays_service_level_judges_each_answer_on_the_queues_clock():
     # the same judgement as the history row the reports read
     row = fact_row(states["c-mail"], BIZ.calendar_for("mail"))
     assert row["sla_wait_business_s"] == 90 * 60 and row["sla_wait_s"] == at(30, 9, 30) - at(27, 18, 1)
+
+
+def test_breached_waits_travel_as_a_count_and_merge_alike_later():
+    # voice waits of 0..40 s at t (billing threshold 20 s): a partial taken at t, merged at later
+    # instants, gives the aging counts of a partial taken at those instants
+    from pipeline.live.contact_state import apply
+    t = utc(2026, 5, 4, 10, 0, 0)
+    states = [apply(None, Event(f"e{i}", "contact.created", t - i, f"c{i}",
+                                "t", {"channel": "voice", "queue": "billing"}))[0] for i in range(41)]
+    p = orjson.loads(orjson.dumps(partial(states, [], t, SETTINGS)))
+    row = next(r for r in p["queues"] if r["queue"] == "billing")
+    assert row["breached"] == 21 and row["waits"] == [t - i for i in range(19, -1, -1)]  # age 20 s: breached
+    keys = ("waiting", "inside_sl", "at_risk", "breached", "oldest_wait_s", "waiting_items")
+    for later in (t, t + 0.5, t + 4, t + 5, t + 19.5, t + 20, t + 100):
+        got = _row(merge([p], later, SETTINGS))
+        want = _row(merge([partial(states, [], later, SETTINGS)], later, SETTINGS))
+        assert {k: got[k] for k in keys} == {k: want[k] for k in keys}, later
+    # a partial of a worker before the count (every wait start listed) merges the same
+    old = {**p, "queues": [{**r, "waits": sorted(s.wait_start for s in states), "breached": None}
+                           for r in p["queues"]]}
+    for r in old["queues"]:
+        del r["breached"]
+    assert _row(merge([old], t + 7, SETTINGS)) == _row(merge([p], t + 7, SETTINGS))
