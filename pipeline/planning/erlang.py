@@ -253,7 +253,7 @@ def _servers_metrics(servers: int, a: float, lam: float, aht_s: float, t: float,
                 p_abandon=st.p_abandon, occupancy=min(a * (1.0 - st.p_abandon) / servers, 1.0))
 
 
-def evaluate(volume: float, interval_s: float, aht_s: float, agents: int, *, target_answer_s: float = 20.0,
+def _evaluate(volume: float, interval_s: float, aht_s: float, agents: int, *, target_answer_s: float = 20.0,
              patience_s: float | None = None, shrinkage: float = 0.0, max_occupancy: float = 1.0,
              concurrency: int = 1, target_sl: float | None = None) -> Staffing:
     """Service of a given number of ``agents`` (model A when ``patience_s`` is given, else C)."""
@@ -267,7 +267,7 @@ def evaluate(volume: float, interval_s: float, aht_s: float, agents: int, *, tar
                    patience_s, max_occupancy, concurrency)
 
 
-def solve(volume: float, interval_s: float, aht_s: float, *, target_answer_s: float = 20.0,
+def _solve(volume: float, interval_s: float, aht_s: float, *, target_answer_s: float = 20.0,
           target_sl: float = 0.8, patience_s: float | None = None, shrinkage: float = 0.0,
           max_occupancy: float = 1.0, concurrency: int = 1) -> Staffing:
     """Fewest agents whose service level reaches ``target_sl`` (and whose occupancy stays at or
@@ -285,7 +285,11 @@ def solve(volume: float, interval_s: float, aht_s: float, *, target_answer_s: fl
         servers = _solve_c(a, aht_s, target_answer_s, target_sl)
     else:
         servers = _solve_a(a, lam, aht_s, target_answer_s, target_sl, patience_s)
-    servers = max(servers, math.ceil(a / max_occupancy - _EPS))
+    busy_cap = a / max_occupancy  # the servers that keep occupancy under the cap
+    if busy_cap > MAX_AGENTS * concurrency:
+        raise ErlangError("max_occupancy", f"{max_occupancy!r} needs more than {MAX_AGENTS} agents for this load "
+                                           f"({a:.3g} Erlangs); use a higher cap")
+    servers = max(servers, math.ceil(busy_cap - _EPS))
     agents = max(1, math.ceil(servers / concurrency - _EPS))
     if agents > MAX_AGENTS:
         raise ErlangError("volume", f"needs more than {MAX_AGENTS} agents; split the queue or check the units")
@@ -351,3 +355,24 @@ def estimate_patience(abandoned: int, total_wait_s: float) -> float | None:
         raise ErlangError("total_wait_s", "abandoned callers but no waiting time recorded; check the waits")
     # kept inside what evaluate() accepts: odd history (abandons after no wait) must not fail a plan
     return min(max(total_wait_s / abandoned, MIN_DURATION_S), MAX_PATIENCE_S)
+
+
+def _numeric_guard(fn):
+    """Inputs inside the checked ranges whose combination still under- or overflows floats give a
+    named 400-style error, never a bare arithmetic exception (the API fuzzer's finds)."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except ErlangError:  # a ValueError too: already names its field
+            raise
+        except (OverflowError, ZeroDivisionError, ValueError) as exc:
+            raise ErlangError("volume", f"this combination of inputs is outside what the model computes "
+                                        f"({type(exc).__name__}: {exc}); check the units") from exc
+    return wrapper
+
+
+evaluate = _numeric_guard(_evaluate)
+solve = _numeric_guard(_solve)
