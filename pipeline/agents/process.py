@@ -13,8 +13,9 @@ the first of them (or at TABLERO_BATCH_MAX events), then the producer is flushed
 committed. Small batches at moderate rates thus make few, large ClickHouse inserts.
 
 A landing runs in the background while the next batches are applied (at most one in flight; when
-one is still running at the next due time, the rows wait for the one after, and at
-TABLERO_BATCH_MAX pending events the batch loop waits for it: back-pressure). Each landing owns
+one is still running at the next due time, the rows wait for the one after, and once the rows in
+flight and pending would pass TABLERO_BATCH_MAX events the batch loop waits for it: back-pressure,
+and in a burst of full batches landing is back to one batch at a time, which keeps the heap small). Each landing owns
 the offsets of the batches whose rows it carries and commits them only after its insert and the
 producer flush, so the committed offset never passes an event whose row or state record is not
 stored; landings commit in order. A rebalance or a clean stop waits for the landing in flight,
@@ -78,6 +79,7 @@ class EventStream(Service):
     uncommitted: dict = {}
     # the landing in flight: lands its rows, flushes the producer, commits its offsets
     landing: asyncio.Task | None = None
+    landing_events = 0  # events whose rows that landing carries
 
     def __post_init__(self) -> None:
         self.uncommitted = {}
@@ -150,6 +152,10 @@ class EventStream(Service):
             t0 = time.perf_counter()
             records = [Record(m.key, m.value, tp.partition, m.offset)
                        for tp, messages in batches.items() for m in messages]
+            if self.landing is not None and self.landing_events + len(records) > settings.batch_max:
+                # a burst (a backlog, a restart): one batch's rows in memory at a time, as large
+                # batches gain little from overlapping and leave the heap fragmented
+                await self._finish_landing()
             await rt.handle_batch(records)
             for tp, messages in batches.items():
                 self.uncommitted[tp] = messages[-1].offset + 1
@@ -167,6 +173,7 @@ class EventStream(Service):
             if not self.landing.done() and rt.pending_events < settings.batch_max:
                 return  # one landing at a time: these rows go with the next one
             await self._finish_landing()  # back-pressure: ClickHouse is slower than Kafka
+        self.landing_events = rt.pending_events
         rows, offsets = rt.take_pending(), self.uncommitted
         self.uncommitted = {}
         self.landing = asyncio.create_task(self._land_and_commit(rows, offsets))
