@@ -14,13 +14,16 @@ __all__ = ["ROOT", "Stack", "rss_mb"]
 
 
 def rss_mb(pid: int) -> dict[str, float]:
-    """Current (VmRSS) and peak (VmHWM) resident memory of a process, MB (Linux /proc)."""
+    """Current (VmRSS) and peak (VmHWM) resident memory of a process, MB (Linux /proc), and the
+    current one split into anonymous memory (the heap: what the process allocated) and file pages
+    (mapped code, mostly chDB's 550 MB library: shared and reclaimable by the kernel)."""
+    names = {"VmRSS": "rss_mb", "VmHWM": "peak_rss_mb", "RssAnon": "rss_anon_mb", "RssFile": "rss_file_mb"}
     out = {}
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith(("VmRSS:", "VmHWM:")):
-                k, v = line.split(":", 1)
-                out["rss_mb" if k == "VmRSS" else "peak_rss_mb"] = round(int(v.split()[0]) / 1024, 1)
+            k, _, v = line.partition(":")
+            if k in names:
+                out[names[k]] = round(int(v.split()[0]) / 1024, 1)
     except OSError:
         pass
     return out

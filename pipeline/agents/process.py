@@ -10,8 +10,18 @@ only after the state records were acknowledged by Kafka and the rows by ClickHou
 Every batch is applied and its live partials published at once (the wallboard waits for no
 insert); its rows join the pending ones, landed together at most TABLERO_LAND_INTERVAL_S after
 the first of them (or at TABLERO_BATCH_MAX events), then the producer is flushed and the offsets
-committed. Small batches at moderate rates thus make few, large ClickHouse inserts. A rebalance
-or a clean stop lands and commits what is pending first; a crash replays it.
+committed. Small batches at moderate rates thus make few, large ClickHouse inserts.
+
+A landing runs in the background while the next batches are applied (at most one in flight; when
+one is still running at the next due time, the rows wait for the one after, and once the rows in
+flight and pending would pass TABLERO_BATCH_MAX events the batch loop waits for it: back-pressure,
+and in a burst of full batches landing is back to one batch at a time, which keeps the heap small). Each landing owns
+the offsets of the batches whose rows it carries and commits them only after its insert and the
+producer flush, so the committed offset never passes an event whose row or state record is not
+stored; landings commit in order. A rebalance or a clean stop waits for the landing in flight,
+then lands and commits what is pending; a crash replays everything not committed (the state
+records of replayed events make them duplicates, whose rows are emitted again: ClickHouse
+replaces them).
 
 Partitions are owned through the `tablero` consumer group with a static member id
 (TABLERO_WORKER_ID): a worker restarted after a crash gets its partitions back without waiting
@@ -65,11 +75,15 @@ class _Ownership(ConsumerRebalanceListener):
 class EventStream(Service):
     consumer: AIOKafkaConsumer | None = None
     generation = 0
-    # next offset per partition of the batches processed but not yet landed and committed
+    # next offset per partition of the batches processed but not yet handed to a landing
     uncommitted: dict = {}
+    # the landing in flight: lands its rows, flushes the producer, commits its offsets
+    landing: asyncio.Task | None = None
+    landing_events = 0  # events whose rows that landing carries
 
     def __post_init__(self) -> None:
         self.uncommitted = {}
+        self.landing = None
 
     async def on_start(self) -> None:
         log_throttle.install()  # Faust has set up logging by now; a broker away must not flood it
@@ -117,6 +131,9 @@ class EventStream(Service):
 
     async def _one_batch(self) -> None:
         rt = runtime()
+        if self.landing is not None and self.landing.done():
+            task, self.landing = self.landing, None
+            task.result()  # a failed landing stops the worker (see _consume): nothing was committed
         batches = await self.consumer.getmany(timeout_ms=int(settings.batch_within_s * 1000),
                                               max_records=settings.batch_max)
         if not batches:
@@ -135,23 +152,52 @@ class EventStream(Service):
             t0 = time.perf_counter()
             records = [Record(m.key, m.value, tp.partition, m.offset)
                        for tp, messages in batches.items() for m in messages]
+            if self.landing is not None and self.landing_events + len(records) > settings.batch_max:
+                # a burst (a backlog, a restart): one batch's rows in memory at a time, as large
+                # batches gain little from overlapping and leave the heap fragmented
+                await self._finish_landing()
             await rt.handle_batch(records)
             for tp, messages in batches.items():
                 self.uncommitted[tp] = messages[-1].offset + 1
             if rt.landing_due():
-                await self.land_and_commit()
+                await self._start_landing()
             observability.BATCH_DURATION.observe(time.perf_counter() - t0)
             observability.observe_lag({tp.partition: (self.consumer.highwater(tp), messages[-1].offset)
                                        for tp, messages in batches.items()})
 
-    async def land_and_commit(self) -> None:
-        """The processed batches' rows into ClickHouse, their state records acknowledged by
-        Kafka, then their offsets committed: in this order, so a crash anywhere before the
-        commit replays them (and ids deduplicate). Called with the runtime's lock held."""
+    async def _start_landing(self) -> None:
+        """Hand the pending rows and their offsets to a background landing. Called with the
+        runtime's lock held, after a batch."""
         rt = runtime()
-        await rt.land_pending()
+        if self.landing is not None:
+            if not self.landing.done() and rt.pending_events < settings.batch_max:
+                return  # one landing at a time: these rows go with the next one
+            await self._finish_landing()  # back-pressure: ClickHouse is slower than Kafka
+        self.landing_events = rt.pending_events
+        rows, offsets = rt.take_pending(), self.uncommitted
+        self.uncommitted = {}
+        self.landing = asyncio.create_task(self._land_and_commit(rows, offsets))
+
+    async def _finish_landing(self) -> None:
+        task, self.landing = self.landing, None
+        if task is not None:
+            await task
+
+    async def land_and_commit(self) -> None:
+        """Everything processed so far landed and committed before returning: the landing in
+        flight first, then the rest. Called with the runtime's lock held (rebalance, stop, idle)."""
+        await self._finish_landing()
+        rt = runtime()
+        rows, offsets = rt.take_pending(), self.uncommitted
+        self.uncommitted = {}
+        await self._land_and_commit(rows, offsets)
+
+    async def _land_and_commit(self, rows, offsets: dict) -> None:
+        """The rows into ClickHouse, the state records acknowledged by Kafka, then the offsets
+        committed: in this order, so a crash anywhere before the commit replays these events
+        (and ids deduplicate)."""
+        await runtime().land_rows(rows)
         await app.producer.flush()
-        offsets, self.uncommitted = self.uncommitted, {}
         if not offsets:
             return
         try:

@@ -96,10 +96,15 @@ class WorkerRuntime:
             time.monotonic() - self.pending_since >= settings.land_interval_s
             or self.pending_events >= settings.batch_max)
 
-    async def land_pending(self) -> None:
-        """Land every pending row in ClickHouse (retried until it succeeds)."""
+    def take_pending(self) -> Rows:
+        """The rows waiting to land; the next batch starts a new pending set."""
         rows, self.pending = self.pending, Rows()
         self.pending_events, self.pending_since = 0, None
+        return rows
+
+    async def land_rows(self, rows: Rows) -> None:
+        """Land rows in ClickHouse (retried until it succeeds). Needs no lock: batches go on
+        being applied meanwhile; only the offsets wait for it."""
         self.counters.landing_failures += await land(self.warehouse, rows)
 
     async def _record_version(self) -> None:

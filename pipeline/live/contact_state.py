@@ -193,7 +193,7 @@ class ContactState:
         if events and events[0][3] == CREATED:  # shared channel and queue strings, as in _arg
             e = events[0]
             a = e[4]
-            events[0] = e[:4] + ((_intern(a[0]), _intern(a[1])) + a[2:],)
+            events[0] = e[:4] + ((_intern(a[0]), _intern(a[1])) + a[2:4] + (_tag_set(a[4]),),)
         s = cls(d["c"], events)
         for e in events:  # stored order is the fold order (sorted, then arrival beyond the bound)
             _step(s, e[0], e[3], e[4])
@@ -207,12 +207,31 @@ def _thaw(arg: Any) -> Any:
     return arg
 
 
+_TAG_SETS: dict[tuple, tuple] = {}
+_MAX_TAG_SETS = 4096
+
+
+def _tag_set(tags) -> tuple:
+    """Sorted distinct tags. A few tag sets repeat on most contacts, so the first 4,096 distinct
+    sets are kept and every contact with one of them shares its tuple and strings (about 100
+    bytes per contact); later sets are not remembered, so unique tags cannot grow the memo."""
+    t = tuple(sorted(set(tags or ())))
+    if not t:
+        return ()
+    shared = _TAG_SETS.get(t)
+    if shared is None:
+        if len(_TAG_SETS) >= _MAX_TAG_SETS:
+            return t
+        shared = _TAG_SETS[t] = tuple(_intern(x) if type(x) is str else x for x in t)
+    return shared
+
+
 def _arg(typ: str, data: dict) -> Any:
     g = data.get
     if typ == CREATED:
         # channel and queue names repeat on every contact: one shared string each
         return (_intern(g("channel") or ""), _intern(g("queue") or ""), g("customer") or "",
-                int(g("priority") or 0), tuple(sorted(set(g("tags") or ()))))
+                int(g("priority") or 0), _tag_set(g("tags")))
     if typ in (ASSIGNED, ANSWERED, OPENED, AGENT_REPLIED, CLOSED):
         return g("agent") or ""
     if typ == TRANSFERRED:
@@ -220,7 +239,7 @@ def _arg(typ: str, data: dict) -> Any:
     if typ == SNOOZED:
         return float(g("until"))
     if typ == TAGGED:
-        return tuple(sorted(set(g("tags") or ())))
+        return _tag_set(g("tags"))
     if typ == RATED:
         return int(g("score"))
     return None
@@ -326,7 +345,7 @@ def _step(s: ContactState, t: float, typ: str, arg: Any) -> str | None:
         s.wait_start = None
     elif typ == TAGGED:
         if not set(arg) <= set(s.tags):
-            s.tags = tuple(sorted(set(s.tags).union(arg)))
+            s.tags = _tag_set(set(s.tags).union(arg))
     elif typ == CLOSED:
         s.awaiting_customer = False
         s.closed = t

@@ -227,3 +227,28 @@ def test_agent_state_rules():
     assert apply_agent(c, Event("g4", "agent.state_changed", T + 1, "a1", "t", {"state": "away"}))[1] == (
         REJECTED, "stale_agent_state")
     assert AgentState.from_dict(orjson.loads(orjson.dumps(c.to_dict()))) == c
+
+
+def test_contacts_with_the_same_tags_share_one_tuple_and_unique_tags_are_not_remembered():
+    from pipeline.live import contact_state
+
+    def created(i, tags):
+        return apply(None, ev(i, 0, "created", f"t{i}", channel="chat", queue="q", tags=tags))[0]
+
+    a, b = created(1, ["vip", "es"]), created(2, ["es", "vip", "es"])
+    assert a.tags == b.tags == ("es", "vip") and a.tags is b.tags
+    restored = ContactState.from_dict(orjson.loads(orjson.dumps(a.to_dict())))
+    assert restored == a and restored.tags is a.tags  # a state read back shares it too
+    tagged, _ = apply(a, ev(3, 5, "tagged", "t1", tags=["gold"]))
+    assert tagged.tags == ("es", "gold", "vip")
+    # the memo is bounded: past its size, sets are still right, just not shared
+    memo = contact_state._TAG_SETS
+    saved = dict(memo)
+    try:
+        memo.update({(f"x{i}",): (f"x{i}",) for i in range(contact_state._MAX_TAG_SETS)})
+        one, two = created(4, ["order-1"]), created(5, ["order-1"])
+        assert one.tags == two.tags == ("order-1",) and one.tags is not two.tags
+        assert len(memo) == contact_state._MAX_TAG_SETS + len(saved)
+    finally:
+        memo.clear()
+        memo.update(saved)
