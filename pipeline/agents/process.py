@@ -12,11 +12,11 @@ insert); its rows join the pending ones, landed together at most TABLERO_LAND_IN
 the first of them (or at TABLERO_BATCH_MAX events), then the producer is flushed and the offsets
 committed. Small batches at moderate rates thus make few, large ClickHouse inserts.
 
-A landing runs in the background while the next batches are applied (at most one in flight; when
-one is still running at the next due time, the rows wait for the one after, and once the rows in
-flight and pending would pass TABLERO_BATCH_MAX events the batch loop waits for it: back-pressure,
-and in a burst of full batches landing is back to one batch at a time, which keeps the heap small). Each landing owns
-the offsets of the batches whose rows it carries and commits them only after its insert and the
+A landing runs in the background while the next batches are applied. At most one is in flight:
+when it still runs at the next due time, the rows wait for the one after; once the rows in flight
+and pending would pass TABLERO_BATCH_MAX events, the batch loop waits for it (back-pressure), so a
+burst of full batches lands one batch at a time, which keeps the heap small. Each landing owns the
+offsets of the batches whose rows it carries and commits them only after its insert and the
 producer flush, so the committed offset never passes an event whose row or state record is not
 stored; landings commit in order. A rebalance or a clean stop waits for the landing in flight,
 then lands and commits what is pending; a crash replays everything not committed (the state
