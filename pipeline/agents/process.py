@@ -174,9 +174,7 @@ class EventStream(Service):
                 return  # one landing at a time: these rows go with the next one
             await self._finish_landing()  # back-pressure: ClickHouse is slower than Kafka
         self.landing_events = rt.pending_events
-        rows, offsets = rt.take_pending(), self.uncommitted
-        self.uncommitted = {}
-        self.landing = asyncio.create_task(self._land_and_commit(rows, offsets))
+        self.landing = asyncio.create_task(self._land_and_commit(*self._hand_over()))
 
     async def _finish_landing(self) -> None:
         task, self.landing = self.landing, None
@@ -187,10 +185,12 @@ class EventStream(Service):
         """Everything processed so far landed and committed before returning: the landing in
         flight first, then the rest. Called with the runtime's lock held (rebalance, stop, idle)."""
         await self._finish_landing()
-        rt = runtime()
-        rows, offsets = rt.take_pending(), self.uncommitted
-        self.uncommitted = {}
-        await self._land_and_commit(rows, offsets)
+        await self._land_and_commit(*self._hand_over())
+
+    def _hand_over(self) -> tuple:
+        """The pending rows and the offsets they complete, taken together for one landing."""
+        offsets, self.uncommitted = self.uncommitted, {}
+        return runtime().take_pending(), offsets
 
     async def _land_and_commit(self, rows, offsets: dict) -> None:
         """The rows into ClickHouse, the state records acknowledged by Kafka, then the offsets

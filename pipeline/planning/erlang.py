@@ -27,6 +27,7 @@ concurrency (rounded up); staff = ceil(agents / (1 - shrinkage)).
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import asdict, dataclass
 
@@ -254,8 +255,8 @@ def _servers_metrics(servers: int, a: float, lam: float, aht_s: float, t: float,
 
 
 def _evaluate(volume: float, interval_s: float, aht_s: float, agents: int, *, target_answer_s: float = 20.0,
-             patience_s: float | None = None, shrinkage: float = 0.0, max_occupancy: float = 1.0,
-             concurrency: int = 1, target_sl: float | None = None) -> Staffing:
+              patience_s: float | None = None, shrinkage: float = 0.0, max_occupancy: float = 1.0,
+              concurrency: int = 1, target_sl: float | None = None) -> Staffing:
     """Service of a given number of ``agents`` (model A when ``patience_s`` is given, else C)."""
     _check(volume, interval_s, aht_s, target_answer_s, patience_s, shrinkage, max_occupancy, concurrency)
     if not isinstance(agents, int) or not (1 <= agents <= MAX_AGENTS):
@@ -268,8 +269,8 @@ def _evaluate(volume: float, interval_s: float, aht_s: float, agents: int, *, ta
 
 
 def _solve(volume: float, interval_s: float, aht_s: float, *, target_answer_s: float = 20.0,
-          target_sl: float = 0.8, patience_s: float | None = None, shrinkage: float = 0.0,
-          max_occupancy: float = 1.0, concurrency: int = 1) -> Staffing:
+           target_sl: float = 0.8, patience_s: float | None = None, shrinkage: float = 0.0,
+           max_occupancy: float = 1.0, concurrency: int = 1) -> Staffing:
     """Fewest agents whose service level reaches ``target_sl`` (and whose occupancy stays at or
     below ``max_occupancy``), and the staff that needs after ``shrinkage``."""
     _check(volume, interval_s, aht_s, target_answer_s, patience_s, shrinkage, max_occupancy, concurrency)
@@ -360,8 +361,6 @@ def estimate_patience(abandoned: int, total_wait_s: float) -> float | None:
 def _numeric_guard(fn):
     """Inputs inside the checked ranges whose combination still under- or overflows floats give a
     named 400-style error, never a bare arithmetic exception (the API fuzzer's finds)."""
-    import functools
-
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
