@@ -3,8 +3,11 @@
 Never raises: the worker calls it on every Kafka record and the HTTP endpoint on every item,
 and one hostile payload must become a dead-letter entry, not a crashed consumer.
 
-Fast path (valid event): orjson.loads -> one dict lookup on (type, tablerover) -> the type's
-compiled pydantic validator -> Event built from the model's attributes (no model_dump).
+Fast path (valid event): msgspec structs translated from the pydantic models (fast_decode.py)
+decode and check the bytes in one pass and build the Event; whatever they cannot settle takes the
+models' path: orjson.loads -> one dict lookup on (type, tablerover) -> the type's compiled
+pydantic validator -> Event built from the model's attributes (no model_dump). Only the models'
+path writes rejections, so every reason comes from the contract's own definitions.
 """
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ from pydantic import ValidationError
 
 from pipeline.schemas.envelope import DEFAULT_VERSION, VERSION_ATTRIBUTE
 from pipeline.schemas.event import Event
+from pipeline.schemas.fast_decode import decode as _fast_decode
 from pipeline.schemas.fields import MAX_YEAR, MIN_YEAR
 from pipeline.schemas.registry import REGISTRY
 
@@ -69,6 +73,18 @@ def validate(raw: bytes, *, max_bytes: int) -> Event | Rejection:
         size = len(raw) if not isinstance(raw, memoryview) else raw.nbytes
         if size > max_bytes:
             return Rejection(f"event is {size} bytes; the limit is {max_bytes}", None, TOO_LARGE)
+        if type(raw) is bytes:
+            ev = _fast_decode(raw)
+            if ev is not None:
+                return ev
+        return validate_with_models(raw)
+    except Exception as exc:  # noqa: BLE001 - last line of defence, see module doc
+        return _internal(exc)
+
+
+def validate_with_models(raw: bytes) -> Event | Rejection:
+    """The pydantic path alone (the reference the fast path is tested against)."""
+    try:
         obj = _loads(raw)
         if type(obj) is Rejection:
             return obj
