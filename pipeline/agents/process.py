@@ -42,7 +42,7 @@ from pipeline.app import app, settings
 from pipeline.kafka.admin import CONSUMER_GROUP, EVENTS_TOPIC, STATE_TOPIC
 from pipeline.kafka.security import client_kwargs
 from pipeline.kafka.state_restore import read_state
-from pipeline.agents.runtime import Record, runtime, settle_heap
+from pipeline.agents.runtime import runtime, settle_heap
 
 log = logging.getLogger(__name__)
 
@@ -150,8 +150,8 @@ class EventStream(Service):
                 self._read_again(batches)
                 return
             t0 = time.perf_counter()
-            records = [Record(m.key, m.value, tp.partition, m.offset)
-                       for tp, messages in batches.items() for m in messages]
+            # aiokafka's records have the key, value, partition and offset the batch step reads
+            records = [m for messages in batches.values() for m in messages]
             if self.landing is not None and self.landing_events + len(records) > settings.batch_max:
                 # a burst (a backlog, a restart): one batch's rows in memory at a time, as large
                 # batches gain little from overlapping and leave the heap fragmented

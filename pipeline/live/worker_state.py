@@ -29,6 +29,8 @@ CONTACT, AGENT, LOT = b"c:", b"a:", b"p:"
 
 @dataclass(slots=True)
 class Record:
+    """What the batch step reads of a Kafka record. The worker passes aiokafka's ConsumerRecord
+    objects as they are (same attribute names; copying them cost 2% of the batch loop)."""
     key: bytes | None
     value: bytes
     partition: int
