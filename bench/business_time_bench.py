@@ -57,8 +57,8 @@ def process_month(queue_settings) -> tuple[float, list[dict], list[dict]]:
     t = time.perf_counter()
     for i in range(0, len(records), 10_000):
         out = state.process(records[i:i + 10_000], 0.0)
-        events.extend(out.rows.events)
-        for row in out.rows.contacts:
+        events.extend(out.rows.dicts("events"))
+        for row in out.rows.dicts("contacts"):
             contacts[row["contact_id"]] = row
     return time.perf_counter() - t, events, list(contacts.values())
 

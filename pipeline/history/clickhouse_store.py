@@ -20,7 +20,7 @@ import os
 import re
 from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 from urllib.parse import parse_qs, urlsplit
 
 import clickhouse_connect
@@ -236,31 +236,51 @@ def insert_rows(client: Any, table: str, rows: list[dict], dedup_token: str | No
     if not rows:
         return 0
     names = list(rows[0].keys())
+    columns = []
+    for name in names:
+        try:  # rows of one table normally share their keys: a C-level gather
+            columns.append(list(map(itemgetter(name), rows)))
+        except KeyError:
+            columns.append([r.get(name) for r in rows])
+    return insert_columns(client, table, names, columns, dedup_token)
+
+
+def insert_tuples(client: Any, table: str, names: Sequence[str], rows: list[tuple],
+                  dedup_token: str | None = None) -> int:
+    """Insert rows given as tuples in the order of `names` (the worker's rows: see
+    pipeline/history/rows.py). Returns the number of rows sent."""
+    if not rows:
+        return 0
+    return insert_columns(client, table, names, list(zip(*rows)), dedup_token)
+
+
+def insert_columns(client: Any, table: str, names: Sequence[str], columns: list[Sequence],
+                   dedup_token: str | None = None) -> int:
+    """Insert one column per name (equal lengths). DateTime columns accept float epoch seconds or
+    aware datetimes. Returns the number of rows sent."""
+    if not columns or not len(columns[0]):
+        return 0
     types = _types(client, table)
     unknown = [n for n in names if n not in types]
     if unknown:
         raise ValueError(f"table {table} has no column(s) {unknown}")
-    columns = []
-    for name in names:
-        try:  # rows of one table normally share their keys: a C-level gather
-            col = list(map(itemgetter(name), rows))
-        except KeyError:
-            col = [r.get(name) for r in rows]
+    columns = list(columns)
+    for i, name in enumerate(names):
         kind = types[name]
         if "DateTime" in kind:
+            col = columns[i]
             m = _DATETIME64.match(kind)
             ticks = _epoch_ticks(col, int(m.group(1))) if m else None
-            col = ticks if ticks is not None else [_to_datetime(v) for v in col]
-        columns.append(col)
+            columns[i] = ticks if ticks is not None else [_to_datetime(v) for v in col]
     try:
         # Known column types: without them clickhouse-connect asks the server (DESCRIBE) on
         # every insert, a round trip per table per batch on the worker's hot path.
-        client.insert(table, columns, column_names=names, column_oriented=True,
+        client.insert(table, columns, column_names=list(names), column_oriented=True,
                       column_type_names=[types[n] for n in names],
                       settings=insert_settings(client, dedup_token))
     except OperationalError as exc:
         raise _unavailable(client, exc) from exc
-    return len(rows)
+    return len(columns[0])
 
 
 # ------------------------------------------------------------------------------------------ query

@@ -16,10 +16,10 @@ log = logging.getLogger(__name__)
 
 
 def insert_all(client, rows: Rows, done: set[str]) -> None:
-    for table, table_rows in rows.tables():
+    for table, names, table_rows in rows.tables():
         if table_rows and table not in done:
             token = f"{table}:{rows.dedup_token}" if rows.dedup_token else None
-            clickhouse_store.insert_rows(client, table, table_rows, dedup_token=token)
+            clickhouse_store.insert_tuples(client, table, names, table_rows, dedup_token=token)
             done.add(table)
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from pipeline.history.contact_facts import agent_interval_row, fact_row
+from pipeline.history.contact_facts import agent_interval_values, fact_values
 from pipeline.live.live_index import LiveIndex
 from pipeline.live.contact_state import (APPLIED, DUPLICATE, DUPLICATE_CONFLICT, PARKED, REJECTED, AgentState,
                                     ContactState, ParkingLot, apply_agent, apply_parked)
@@ -72,16 +72,16 @@ def decode_partition(value: bytes) -> int:
     return int(head[j:k])
 
 
-def _event_row(ev: Event, state: ContactState | None, partition: int, offset: int, now: float) -> dict:
+def _event_row(ev: Event, state: ContactState | None, partition: int, offset: int, now: float) -> tuple:
+    """An `events` row, in EVENT_COLUMNS order."""
     data = ev.data
-    return {
-        "id": ev.id, "type": ev.type, "time": ev.time, "subject": ev.subject, "source": ev.source,
-        "queue": (state.queue if state else "") or data.get("queue", "") or "",
-        "channel": (state.channel if state else "") or data.get("channel", "") or "",
-        "agent": data.get("agent", "") or data.get("to_agent", "") or "",
-        "data": orjson.dumps(data).decode(),
-        "kafka_partition": partition, "kafka_offset": offset, "ingested_at": now,
-    }
+    return (
+        ev.id, ev.type, ev.time, ev.subject, ev.source,
+        (state.queue if state else "") or data.get("queue", "") or "",                  # queue
+        (state.channel if state else "") or data.get("channel", "") or "",              # channel
+        data.get("agent", "") or data.get("to_agent", "") or "",                        # agent
+        orjson.dumps(data).decode(), partition, offset, now,
+    )
 
 
 class WorkerState:
@@ -176,7 +176,7 @@ class WorkerState:
                 cal = cals.get(s.queue)
                 if cal is None:
                     cal = cals[s.queue] = qs.calendar_for(s.queue)
-                out.rows.contacts.append(fact_row(s, cal, version))
+                out.rows.contacts.append(fact_values(s, cal, version))
                 out.changelog.append((p, CONTACT + cid.encode(), orjson.dumps({"p": p, "c": s.to_dict()})))
         for p, ids in agents_touched.items():
             ps = self.partitions[p]
@@ -196,7 +196,7 @@ class WorkerState:
             ps.agents[ev.subject] = new
             touched.add(ev.subject)
             out.applied += 1
-            row = agent_interval_row(prev, new)
+            row = agent_interval_values(prev, new)
             if row is not None:
                 out.rows.agent_states.append(row)
         elif outcome.kind == DUPLICATE:

@@ -32,8 +32,8 @@ def land_bank_month(client, path: Path = DATA, *, site_tz: str = "UTC") -> dict[
         out = state.process(batch, time.time())
         counts["applied"] += out.applied
         counts["dead_letters"] += len(out.dead_letters)
-        events.extend(out.rows.events)
-        for row in out.rows.contacts:
+        events.extend(out.rows.dicts("events"))
+        for row in out.rows.dicts("contacts"):
             contacts[row["contact_id"]] = row
         batch.clear()
 

@@ -145,3 +145,16 @@ def test_sla_clock_pauses_snoozes_and_waiting_for_the_customer():
     # a restart re-folds the stored events: same pauses
     from pipeline.live.contact_state import ContactState
     assert ContactState.from_dict(s.to_dict()).pause_spans == s.pause_spans
+
+
+def test_the_landed_tuples_are_the_rows_in_column_order():
+    """The worker lands fact_values / agent_interval_values tuples; their positions are the columns."""
+    from pipeline.history.contact_facts import agent_interval_values, fact_values
+
+    s = replay("c1", CHAT)
+    assert len(fact_values(s)) == len(CONTACT_COLUMNS)
+    assert fact_row(s) == dict(zip(CONTACT_COLUMNS, fact_values(s)))
+    assert fact_row(s)["first_response_s"] == 10.0 and fact_row(s)["csat"] == 5
+    a, b = AgentState("ana", "available", "", 100.0), AgentState("ana", "busy", "", 160.0)
+    assert agent_interval_values(a, b) == ("ana", "available", "", 100.0, 160.0, 60.0)
+    assert agent_interval_row(a, b) == dict(zip(AGENT_STATE_COLUMNS, agent_interval_values(a, b)))

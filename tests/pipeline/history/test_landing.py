@@ -7,7 +7,7 @@ import pytest
 
 from pipeline.history import clickhouse_store
 from pipeline.history.landing import land
-from pipeline.history.rows import Rows
+from pipeline.history.rows import EVENT_COLUMNS, Rows
 
 
 class FlakyWarehouse:
@@ -33,7 +33,7 @@ def _rows(token: str) -> Rows:
     event = {"id": "e1", "type": "contact.created", "time": 1_700_000_000.0, "subject": "c1", "source": "t",
              "queue": "q", "channel": "voice", "agent": "", "data": "{}", "kafka_partition": 0,
              "kafka_offset": 7, "ingested_at": 1_700_000_001.0}
-    return Rows(events=[event], dedup_token=token)
+    return Rows(events=[tuple(event[c] for c in EVENT_COLUMNS)], dedup_token=token)
 
 
 @pytest.fixture

@@ -44,9 +44,9 @@ def test_a_call_gives_event_rows_one_fact_row_and_a_changelog_entry():
     ws = state()
     out = ws.process(records(CALL), T0 + 300)
     assert out.applied == 3 and not out.dead_letters
-    assert [r["id"] for r in out.rows.events] == ["c1-1", "c1-2", "c1-3"]
-    assert all(r["queue"] == "billing" and r["channel"] == "voice" for r in out.rows.events)
-    (fact,) = out.rows.contacts
+    assert [r["id"] for r in out.rows.dicts("events")] == ["c1-1", "c1-2", "c1-3"]
+    assert all(r["queue"] == "billing" and r["channel"] == "voice" for r in out.rows.dicts("events"))
+    (fact,) = out.rows.dicts("contacts")
     assert (fact["contact_id"], fact["version"], fact["wait_s"], fact["handle_s"]) == ("c1", 3, 12.0, 188.0)
     assert [key for _, key, _ in out.changelog] == [CONTACT + b"c1"]
     assert out.rows.dedup_token == "0:0-2"
@@ -58,7 +58,7 @@ def test_redelivery_changes_no_state_but_lands_the_same_rows_again():
     again = ws.process(records(CALL), T0 + 301)
     assert again.applied == 0 and again.duplicates == 3 and not again.dead_letters
     assert again.rows.contacts == first.rows.contacts          # identical: ReplacingMergeTree keeps one
-    assert [r["id"] for r in again.rows.events] == ["c1-1", "c1-2", "c1-3"]
+    assert [r["id"] for r in again.rows.dicts("events")] == ["c1-1", "c1-2", "c1-3"]
 
 
 def test_same_id_with_other_content_is_a_dead_letter():
@@ -89,8 +89,8 @@ def test_events_before_their_contact_wait_then_apply():
     assert any(key.startswith(LOT) for _, key, _ in early.changelog)
     later = ws.process(records(CALL[:1], first_offset=5), T0 + 21)
     assert later.applied == 2
-    assert later.rows.contacts[0]["answered"] == T0 + 12
-    assert sorted(r["kafka_offset"] for r in later.rows.events) == [0, 5]   # the parked one keeps its offset
+    assert later.rows.dicts("contacts")[0]["answered"] == T0 + 12
+    assert sorted(r["kafka_offset"] for r in later.rows.dicts("events")) == [0, 5]   # the parked one keeps its offset
 
 
 def test_parked_events_past_the_timeout_go_to_dead_letters_with_the_original_bytes():
@@ -125,5 +125,5 @@ def test_agent_intervals_become_rows():
     ws = state()
     out = ws.process(records([ev("a1", "agent.state_changed", T0, "ana", state="available"),
                               ev("a2", "agent.state_changed", T0 + 90, "ana", state="busy")]), T0 + 100)
-    assert out.rows.agent_states == [{"agent": "ana", "state": "available", "reason": "", "start": T0,
+    assert out.rows.dicts("agent_states") == [{"agent": "ana", "state": "available", "reason": "", "start": T0,
                                       "end": T0 + 90, "duration_s": 90.0}]
