@@ -42,7 +42,8 @@ from pipeline.app import app, settings
 from pipeline.kafka.admin import CONSUMER_GROUP, EVENTS_TOPIC, STATE_TOPIC
 from pipeline.kafka.security import client_kwargs
 from pipeline.kafka.state_restore import read_state
-from pipeline.agents.runtime import runtime, settle_heap
+from pipeline.agents.heap import settle_heap
+from pipeline.agents.runtime import runtime
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,6 @@ letters, state records, live partials and ClickHouse rows out. No business logic
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import os
 import socket
@@ -13,6 +12,7 @@ from dataclasses import dataclass
 import orjson
 
 from pipeline import observability
+from pipeline.agents.heap import release_free_memory, settle_heap
 from pipeline.app import app, settings
 from pipeline.kafka.admin import EVENTS_TOPIC, STATE_TOPIC
 from pipeline.history.landing import land
@@ -140,7 +140,7 @@ class WorkerRuntime:
             if self.pending_since is not None and not self.pending:
                 self.pending_since = None  # housekeeping has no rows: nothing waits to land
             await app.producer.flush()
-        await _release_free_memory()
+        await release_free_memory()
 
     async def publish_live(self, after_batch: bool = False) -> None:
         """Partials of the partitions that changed (and of every partition once a second, so the
@@ -164,40 +164,6 @@ class WorkerRuntime:
             await live_topic.send(key=f"{EVENTS_TOPIC}:{p}".encode(), value=orjson.dumps(record))
             self._last_live[p] = now
             self._dirty.discard(p)
-
-
-def settle_heap(startup: bool = False) -> None:
-    """Keep the cyclic garbage collector off what lives for good. Everything alive at startup
-    (Faust, FastAPI, chDB, pandas: a million objects) and after a state read-back (the
-    partitions' contacts) is frozen, so full collections no longer walk it; at startup the
-    young-generation threshold goes up too, so a batch's short-lived rows and records die by
-    reference count before a collection looks at them. Measured on the pipeline bench: about
-    15% less CPU per event (bench/results.md). Only cycles could leak this way, and the state
-    makes none (slotted dataclasses, tuples, dicts of them)."""
-    gc.collect()
-    gc.freeze()
-    if startup:
-        gc.set_threshold(20_000, 50, 100)
-
-
-def _load_malloc_trim():
-    try:
-        import ctypes
-
-        return ctypes.CDLL("libc.so.6").malloc_trim
-    except (OSError, AttributeError):  # not glibc: nothing to do
-        return None
-
-
-_malloc_trim = _load_malloc_trim()
-
-
-async def _release_free_memory() -> None:
-    """Give the C heap's free pages back to the OS (glibc keeps them after a batch's rows and
-    records are freed, so RSS would stay at the largest batch's high-water mark). In a thread:
-    trimming a large heap takes a while, and ctypes releases the GIL meanwhile."""
-    if _malloc_trim is not None:
-        await asyncio.to_thread(_malloc_trim, 0)
 
 
 _runtime: WorkerRuntime | None = None
