@@ -14,6 +14,7 @@ from pipeline.schemas.validation import (
     INVALID_FIELD, MALFORMED_JSON, NOT_OBJECT, NOT_UTF8, REJECTION_CODES, TOO_LARGE, UNKNOWN_TYPE,
     UNSUPPORTED_VERSION, Rejection, split_body, validate, validate_many, validate_obj,
 )
+from tests.pipeline.schemas.strategies import json_values, mutated_events
 
 MAX = 65536
 
@@ -285,31 +286,6 @@ def test_random_bytes_never_raise(raw):
     _check_outcome(validate(raw, max_bytes=256))
 
 
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
-    max_leaves=12,
-)
-
-
-@st.composite
-def mutated_events(draw):
-    ev = example(draw(st.sampled_from(EXAMPLE_TYPES)))
-    for _ in range(draw(st.integers(0, 3))):
-        target = ev
-        if "data" in ev and isinstance(ev["data"], dict) and draw(st.booleans()):
-            target = ev["data"]
-        action = draw(st.sampled_from(["drop", "set", "add"]))
-        keys = sorted(target)
-        if action == "drop" and keys:
-            target.pop(draw(st.sampled_from(keys)))
-        elif action == "set" and keys:
-            target[draw(st.sampled_from(keys))] = draw(json_values)
-        else:
-            target[draw(st.text(max_size=12))] = draw(json_values)
-    return ev
-
-
 @settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
 @given(mutated_events(), st.sampled_from(["obj", "bytes", "trunc", "flip"]), st.integers(0, 10**6))
 def test_mutated_events_never_raise(ev, how, n):
@@ -330,7 +306,7 @@ def test_mutated_events_never_raise(ev, how, n):
 
 
 @settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.one_of(mutated_events(), json_values), max_size=6),
+@given(st.lists(st.one_of(mutated_events(), json_values()), max_size=6),
        st.sampled_from(["application/json", "application/x-ndjson", None]))
 def test_bodies_give_one_answer_per_item(items, content_type):
     try:
