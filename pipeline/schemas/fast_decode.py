@@ -9,10 +9,14 @@ what pydantic rejects, never return a different Event -- not complete:
 
 * it declines (None) on anything a strict reading of the models cannot settle: extension
   attributes (unknown top-level keys are forbidden here), types with more than one contract
-  version, times with lowercase t/z or more than microsecond precision, any decode error;
-* regular expressions are compiled with ASCII classes (`\\d` is [0-9], `\\s` ASCII space) and a
-  final `$` becomes `\\Z`: Python's `$` also matches before a trailing newline and its Unicode
-  classes are wider than the Rust ones pydantic uses; narrower is sound, wider would not be;
+  version, times outside the common RFC 3339 shape (lowercase t/z, more than microseconds), any
+  decode error, and bytes msgspec would not check as pydantic does: non-UTF-8 anywhere (msgspec
+  skips unknown keys unread), a backslash or a DEL byte anywhere;
+* the "no control characters" patterns of ids and texts therefore need no regular expression: in
+  JSON a control character can only be written as an escape, and DEL is refused by the byte guard;
+* other patterns are compiled with ASCII classes (`\\d` is [0-9], `\\s` ASCII space) and a final
+  `$` becomes `\\Z`: Python's `$` also matches before a trailing newline and its Unicode classes
+  are wider than the Rust ones pydantic uses; narrower is sound, wider would not be;
 * after-validators (tags sorted and distinct) and model validators (a transfer names a queue or an
   agent) are the contract's own functions, called on the decoded struct.
 
