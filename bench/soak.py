@@ -6,8 +6,9 @@ Kafka: TABLERO_KAFKA if set, otherwise a broker of its own (as bench/run.py). A 
 simulated events (a lazily generated simulation, every id new) at a fixed rate, plus a probe
 contact.created every 50 ms that a websocket client waits for (as bench part 4). Every minute
 it samples: RSS of the `tablero up` process, consumer lag of the worker group, p50/p99 of the
-probes' publish -> websocket latency in that minute, and error lines in the process's log
-(ERROR, CRITICAL, Traceback). Lag counts events not committed yet, so it includes up to
+probes' publish -> websocket latency in that minute, error lines in the process's log
+(ERROR, CRITICAL, Traceback), and from its /metrics the memory chDB tracks, the interpreter's
+allocated blocks and the contacts in memory (to tell which part grows). Lag counts events not committed yet, so it includes up to
 TABLERO_LAND_INTERVAL_S (1 s) of events processed but not landed: about `rate` at any moment. At the end it reports the slopes (least squares, first minute
 left out as warm-up) of RSS (MB/min) and lag (events/min): flat means about 0. Results go to
 bench/soak.json and bench/soak.md (--out-dir).
@@ -118,9 +119,11 @@ async def _soak(stack, minutes: float, rate: int, log) -> list[dict]:
             s = {"minute": round(next_sample / 60), "events_sent": total,
                  "rss_mb": rss_mb(stack.proc.pid).get("rss_mb"), "lag": await asyncio.to_thread(stack.lag),
                  "probes": len(window), "p50_ms": pct(window, 50), "p99_ms": pct(window, 99),
-                 "error_lines": len(errors), "first_errors": errors[:3]}
+                 "error_lines": len(errors), "first_errors": errors[:3],
+                 **await asyncio.to_thread(memory_gauges, stack.url)}
             samples.append(s)
-            log(f"  minute {s['minute']}: RSS {s['rss_mb']} MB, lag {s['lag']}, p99 {s['p99_ms']} ms over "
+            log(f"  minute {s['minute']}: RSS {s['rss_mb']} MB (chDB {s['chdb_mb']} MB, Python blocks "
+                f"{s['python_mblocks']} M, {s['contacts']} contacts), lag {s['lag']}, p99 {s['p99_ms']} ms over "
                 f"{s['probes']} probes, {s['error_lines']} error lines {errors[:3] or ''}")
             next_sample += 60.0
         try:
@@ -150,6 +153,27 @@ async def _soak(stack, minutes: float, rate: int, log) -> list[dict]:
     return samples
 
 
+def memory_gauges(url: str) -> dict:
+    """Where the process's memory goes, from its /metrics: chDB's tracked memory (MB), the
+    interpreter's allocated blocks (millions) and the worker's contacts (housekeeping samples the
+    first and the last every 5 s). None for what the page does not show."""
+    import httpx
+    from prometheus_client.parser import text_string_to_metric_families
+
+    got: dict[str, float] = {}
+    try:
+        text = httpx.get(url + "/metrics", timeout=10).text
+        got = {s.name: s.value for f in text_string_to_metric_families(text) for s in f.samples}
+    except (httpx.HTTPError, ValueError):
+        pass
+    chdb = got.get("tablero_clickhouse_memory_tracked_bytes")
+    blocks = got.get("tablero_python_allocated_blocks")
+    contacts = got.get("tablero_worker_contacts")
+    return {"chdb_mb": None if chdb is None else round(chdb / 2**20, 1),
+            "python_mblocks": None if blocks is None else round(blocks / 1e6, 3),
+            "contacts": None if contacts is None else int(contacts)}
+
+
 def summarize(samples: list[dict], minutes: float, rate: int) -> dict:
     steady = samples[1:] if len(samples) > 2 else samples
     xs = [s["minute"] for s in steady]
@@ -174,10 +198,12 @@ def to_markdown(r: dict) -> str:
              f"minute 1 is left out as warm-up from 3 samples on), worst minute p99 {r['worst_minute_p99_ms']} ms, "
              f"{r['error_lines']} error lines" + (": " + " / ".join(f"`{e}`" for e in r["first_errors"])
                                                   if r["first_errors"] else "") + ".", "",
-             "| minute | events sent | RSS MB | lag | probes | p50 ms | p99 ms | error lines |",
-             "|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "| minute | events sent | RSS MB | chDB tracked MB | Python blocks (M) | contacts | lag | probes "
+             "| p50 ms | p99 ms | error lines |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for s in r["samples"]:
-        lines.append(f"| {s['minute']} | {s['events_sent']:,} | {s['rss_mb']} | {s['lag']:,} | {s['probes']} | "
+        lines.append(f"| {s['minute']} | {s['events_sent']:,} | {s['rss_mb']} | {s.get('chdb_mb')} | "
+                     f"{s.get('python_mblocks')} | {s.get('contacts')} | {s['lag']:,} | {s['probes']} | "
                      f"{s['p50_ms']} | {s['p99_ms']} | {s['error_lines']} |")
     return "\n".join(lines) + "\n"
 

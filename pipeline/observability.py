@@ -16,6 +16,7 @@ Names (all `tablero_*`; README "Metrics" lists them with their labels):
 """
 from __future__ import annotations
 
+import sys
 import time
 from typing import Callable, Iterable, Mapping
 
@@ -63,6 +64,9 @@ class _Callbacks:
     def __init__(self):
         self.live_last: Callable[[], Mapping[int, float]] | None = None
         self.websocket_clients: Callable[[], int] | None = None
+        # where the process's memory goes (a soak tells a growing state from a growing chDB)
+        self.contacts: Callable[[], int] | None = None
+        self.clickhouse_memory: Callable[[], float | None] | None = None
 
     def describe(self):
         return []
@@ -79,6 +83,22 @@ class _Callbacks:
         clients = GaugeMetricFamily("tablero_websocket_clients", "Websocket clients connected to the live feed.")
         clients.add_metric([], float(self.websocket_clients()) if self.websocket_clients else 0.0)
         yield clients
+        blocks = GaugeMetricFamily("tablero_python_allocated_blocks", "Memory blocks the Python "
+                                   "interpreter has allocated (sys.getallocatedblocks): Python objects.")
+        blocks.add_metric([], float(sys.getallocatedblocks()))
+        yield blocks
+        if self.contacts is not None:
+            contacts = GaugeMetricFamily("tablero_worker_contacts", "Contacts this worker holds in memory "
+                                         "(open, and ended ones within the dedup retention).")
+            contacts.add_metric([], float(self.contacts()))
+            yield contacts
+        tracked = self.clickhouse_memory() if self.clickhouse_memory is not None else None
+        if tracked is not None:
+            chm = GaugeMetricFamily("tablero_clickhouse_memory_tracked_bytes", "Memory the embedded "
+                                    "ClickHouse (chDB) tracks (system.metrics MemoryTracking), sampled by "
+                                    "the worker's housekeeping.")
+            chm.add_metric([], float(tracked))
+            yield chm
 
 
 CALLBACKS = _Callbacks()

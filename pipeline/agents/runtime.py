@@ -15,6 +15,7 @@ from pipeline import observability
 from pipeline.agents.heap import release_free_memory, settle_heap
 from pipeline.app import app, settings
 from pipeline.kafka.admin import EVENTS_TOPIC, STATE_TOPIC
+from pipeline.history import clickhouse_store
 from pipeline.history.landing import land
 from pipeline.history.rows import Rows
 from pipeline.live.queue_settings import load_queue_settings
@@ -45,6 +46,11 @@ class WorkerRuntime:
         self.counters = Counters()
         self._last_live: dict[int, float] = {}
         observability.CALLBACKS.live_last = lambda: self._last_live  # age per partition, read at scrape
+        # memory attribution, sampled by housekeeping (a scrape runs on another thread)
+        self.contacts_in_memory = 0
+        self.clickhouse_memory: float | None = None
+        observability.CALLBACKS.contacts = lambda: self.contacts_in_memory
+        observability.CALLBACKS.clickhouse_memory = lambda: self.clickhouse_memory
         self._dirty: set[int] = set()
         # The partitions this worker owns, and whether their state is loaded: False from the start
         # of a rebalance until the new assignment's state was read back from tablero.state.
@@ -140,7 +146,12 @@ class WorkerRuntime:
             if self.pending_since is not None and not self.pending:
                 self.pending_since = None  # housekeeping has no rows: nothing waits to land
             await app.producer.flush()
+            self.contacts_in_memory = sum(len(ps.contacts) for ps in self.state.partitions.values())
         await release_free_memory()
+        try:
+            self.clickhouse_memory = await self.warehouse.call(clickhouse_store.memory_tracked)
+        except Exception as exc:  # noqa: BLE001 - a gauge; the landing reports ClickHouse trouble
+            log.debug("ClickHouse memory not sampled: %r", exc)
 
     async def publish_live(self, after_batch: bool = False) -> None:
         """Partials of the partitions that changed (and of every partition once a second, so the

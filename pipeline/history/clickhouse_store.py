@@ -303,6 +303,16 @@ def query_rows(client: Any, sql: str, parameters: dict[str, Any] | None = None,
     return [{n: _clean(v) for n, v in zip(names, row)} for row in result.result_rows]
 
 
+_MEMORY_TRACKED_SQL = Path(__file__).resolve().parents[2] / "clickhouse" / "queries" / "memory_tracked.sql"
+
+
+def memory_tracked(client: Any) -> float | None:
+    """Bytes ClickHouse tracks as in use (system.metrics MemoryTracking); None if it has no such
+    metric."""
+    rows = query_rows(client, _MEMORY_TRACKED_SQL.read_text(encoding="utf-8"))
+    return float(rows[0]["value"]) if rows else None
+
+
 def count_rows(client: Any) -> dict[str, int]:
     """Physical rows per table (active parts; replaced duplicates not yet merged away are
     included). Cheap: reads system.parts metadata only. Missing tables report 0."""

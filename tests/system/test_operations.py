@@ -86,6 +86,12 @@ def test_metrics_after_real_traffic_and_a_quiet_start_and_stop(kafka_bootstrap, 
         ages = {dict(k[1])["partition"]: v for k, v in samples.items()
                 if k[0] == "tablero_live_publication_age_seconds"}
         assert set(ages) == {"0", "1", "2", "3"} and all(0 <= v < 30 for v in ages.values()), ages
+        # where the memory goes, sampled by housekeeping every 5 s (the soak reads these each minute)
+        memory = wait_for(lambda: (s := scrape(stack.url)) and value(s, "tablero_worker_contacts") == 30
+                          and value(s, "tablero_clickhouse_memory_tracked_bytes") and s,
+                          timeout=30, what="a housekeeping round's memory gauges")
+        assert value(memory, "tablero_clickhouse_memory_tracked_bytes") > 0
+        assert value(memory, "tablero_python_allocated_blocks") > 100_000
 
         os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C in a terminal
         assert proc.wait(60) == 0
