@@ -138,6 +138,12 @@ async def _soak(stack, minutes: float, rate: int, log) -> list[dict]:
                     else:
                         e = next(background)
                     await producer.send(stack.events_topic, orjson.dumps(e), key=e["subject"].encode())
+                    if e["data"].get("queue") == PROBE_QUEUE:
+                        # the probe counts once it is offered; it then leaves (abandoned), as callers
+                        # do, so the soak's own probes do not pile up as open contacts (20 a second)
+                        gone = {**e, "id": e["id"] + "-gone", "type": "contact.abandoned", "data": {},
+                                "time": _iso(time.time() + 0.001)}
+                        await producer.send(stack.events_topic, orjson.dumps(gone), key=e["subject"].encode())
                 total += per_tick
                 ticks += 1
                 if time.perf_counter() - t0 >= next_sample:
