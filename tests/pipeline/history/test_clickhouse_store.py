@@ -158,3 +158,30 @@ def test_epoch_and_datetime_times_land_alike(ch):
     store.insert_rows(ch, "events", [dict(ev, id="e-2", time=datetime.fromtimestamp(t, timezone.utc))])
     rows = store.query_rows(ch, "SELECT id, toUnixTimestamp64Milli(time) AS ms FROM events ORDER BY id")
     assert rows == [{"id": "e-1", "ms": 1_700_000_000_123}, {"id": "e-2", "ms": 1_700_000_000_123}]
+
+
+def test_low_cardinality_columns_go_plain_to_chdb_only():
+    assert store._without_low_cardinality("LowCardinality(String)") == "String"
+    assert store._without_low_cardinality("Array(LowCardinality(String))") == "Array(String)"
+    assert store._without_low_cardinality("LowCardinality(Nullable(String))") == "Nullable(String)"
+    assert store._without_low_cardinality("Map(LowCardinality(String), UInt32)") == "Map(String, UInt32)"
+    assert store._without_low_cardinality("DateTime64(3, 'UTC')") == "DateTime64(3, 'UTC')"
+
+    class Server:  # not the embedded client: a server keeps the dictionary encoding on the wire
+        pass
+    assert store._sent_type(Server(), "LowCardinality(String)") == "LowCardinality(String)"
+
+
+def test_low_cardinality_columns_land_from_plain_strings(ch):
+    # the worker's landing: LowCardinality columns sent as String, converted by chDB on read
+    types = store._types(ch, "events")
+    assert types["queue"].startswith("LowCardinality") and store._sent_type(ch, types["queue"]) == "String"
+    names = ["id", "type", "time", "subject", "source", "queue", "channel", "agent", "data",
+             "kafka_partition", "kafka_offset"]
+    rows = [(f"e-{i}", "contact.created", 1_700_000_000.0 + i, f"c-{i}", "test", ["billing", "sales", ""][i % 3],
+             "voice", "", "{}", 0, i) for i in range(300)]
+    store.insert_tuples(ch, "events", names, rows)
+    got = store.query_rows(ch, "SELECT queue, count() AS n, toTypeName(queue) AS t FROM events GROUP BY queue ORDER BY queue")
+    assert got == [{"queue": "", "n": 100, "t": "LowCardinality(String)"},
+                   {"queue": "billing", "n": 100, "t": "LowCardinality(String)"},
+                   {"queue": "sales", "n": 100, "t": "LowCardinality(String)"}]
