@@ -9,8 +9,11 @@ it samples: RSS of the `tablero up` process, consumer lag of the worker group, p
 probes' publish -> websocket latency in that minute, error lines in the process's log
 (ERROR, CRITICAL, Traceback), and from its /metrics the memory chDB tracks, the interpreter's
 allocated blocks and the contacts in memory (to tell which part grows). Lag counts events not committed yet, so it includes up to
-TABLERO_LAND_INTERVAL_S (1 s) of events processed but not landed: about `rate` at any moment. At the end it reports the slopes (least squares, first minute
-left out as warm-up) of RSS (MB/min) and lag (events/min): flat means about 0. Results go to
+TABLERO_LAND_INTERVAL_S (1 s) of events processed but not landed: about `rate` at any moment. At the end it reports the slopes (least squares over the
+steady phase: the minutes after the dedup retention has filled memory) of RSS (MB/min), lag
+(events/min) and contacts in memory. Today's contacts (the probes) stay until midnight by
+definition, so RSS must grow by their count times the heap per contact; the rest of the RSS
+slope is reported as unexplained: flat means about 0. Results go to
 bench/soak.json and bench/soak.md (--out-dir).
 
 Memory reaches a steady state only once ended contacts leave it: the worker keeps them for the
@@ -180,16 +183,36 @@ def memory_gauges(url: str) -> dict:
             "contacts": None if contacts is None else int(contacts)}
 
 
-def summarize(samples: list[dict], minutes: float, rate: int) -> dict:
-    steady = samples[1:] if len(samples) > 2 else samples
+# heap growth per open contact, KB: bench step 6 (100,000 open contacts, anonymous RSS over the
+# idle process, after a housekeeping round) and the in-process measure behind ARCHITECTURE.md
+HEAP_PER_CONTACT_KB = 1.75
+
+
+def summarize(samples: list[dict], minutes: float, rate: int, retention_min: float = 0.0) -> dict:
+    """Slopes over the steady phase: from the minute after the dedup retention has filled memory
+    with ended contacts (minute 1 at least is warm-up), when 3 samples are left; else from minute 2."""
+    steady = [s for s in samples if s["minute"] > max(1.0, retention_min + 1)]
+    if len(steady) < 3:
+        steady = samples[1:] if len(samples) > 2 else samples
     xs = [s["minute"] for s in steady]
     rss_slope = slope(xs, [s["rss_mb"] or 0.0 for s in steady])
     lag_slope = slope(xs, [float(s["lag"]) for s in steady])
+    # contacts kept by definition: today's (the probes, time = now) stay until midnight, as the
+    # "today" counters need them (live_view.is_evictable); the background's old ones leave after
+    # the retention. Their growth times the heap per open contact (bench step 6) is the RSS
+    # slope the soak must show; what is above it is unexplained growth.
+    with_contacts = [s for s in steady if s.get("contacts") is not None]
+    contacts_slope = slope([s["minute"] for s in with_contacts], [float(s["contacts"]) for s in with_contacts])
+    expected = None if contacts_slope is None else contacts_slope * HEAP_PER_CONTACT_KB / 1024
     p99s = [s["p99_ms"] for s in samples if s["p99_ms"] is not None]
     return {"minutes": minutes, "rate": rate, "samples": samples,
             "slope_minutes": f"{xs[0]}-{xs[-1]}" if xs else "",
             "rss_slope_mb_per_min": None if rss_slope is None else round(rss_slope, 3),
             "lag_slope_events_per_min": None if lag_slope is None else round(lag_slope, 1),
+            "contacts_slope_per_min": None if contacts_slope is None else round(contacts_slope, 1),
+            "rss_slope_from_contacts_mb_per_min": None if expected is None else round(expected, 3),
+            "rss_slope_unexplained_mb_per_min": (None if expected is None or rss_slope is None
+                                                 else round(rss_slope - expected, 3)),
             "worst_minute_p99_ms": max(p99s) if p99s else None,
             "error_lines": samples[-1]["error_lines"] if samples else None,
             "first_errors": samples[-1]["first_errors"] if samples else []}
@@ -201,7 +224,10 @@ def to_markdown(r: dict) -> str:
              f"(`python -m bench.soak`), dedup retention {r['retention_min']} min.", "",
              f"RSS slope {r['rss_slope_mb_per_min']} MB/min, lag slope {r['lag_slope_events_per_min']} events/min "
              f"(least squares over minutes {r['slope_minutes']}; "
-             f"minute 1 is left out as warm-up from 3 samples on), worst minute p99 {r['worst_minute_p99_ms']} ms, "
+             f"the steady phase: after the dedup retention has filled memory). Contacts in memory grow "
+             f"{r.get('contacts_slope_per_min')}/min (today's probes stay until midnight: the day's counters need "
+             f"them), {r.get('rss_slope_from_contacts_mb_per_min')} MB/min at {HEAP_PER_CONTACT_KB} KB each; "
+             f"unexplained RSS slope {r.get('rss_slope_unexplained_mb_per_min')} MB/min. Worst minute p99 {r['worst_minute_p99_ms']} ms, "
              f"{r['error_lines']} error lines" + (": " + " / ".join(f"`{e}`" for e in r["first_errors"])
                                                   if r["first_errors"] else "") + ".", "",
              "| minute | events sent | RSS MB | chDB tracked MB | Python blocks (M) | contacts | lag | probes "
@@ -262,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(broker.data_dir, ignore_errors=True)
     import platform
 
-    r = summarize(samples, args.minutes, args.rate)
+    r = summarize(samples, args.minutes, args.rate, args.retention_min)
     r.update(generated_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
              machine=f"{platform.node()} {platform.machine()} {os.cpu_count()} cpus, Python {platform.python_version()}",
              retention_min=args.retention_min)

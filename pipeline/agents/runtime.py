@@ -49,6 +49,7 @@ class WorkerRuntime:
         # memory attribution, sampled by housekeeping (a scrape runs on another thread)
         self.contacts_in_memory = 0
         self.clickhouse_memory: float | None = None
+        self.landed_since_housekeeping = False  # then housekeeping gives chDB's freed memory back
         observability.CALLBACKS.contacts = lambda: self.contacts_in_memory
         observability.CALLBACKS.clickhouse_memory = lambda: self.clickhouse_memory
         self._dirty: set[int] = set()
@@ -112,6 +113,7 @@ class WorkerRuntime:
         """Land rows in ClickHouse (retried until it succeeds). Needs no lock: batches go on
         being applied meanwhile; only the offsets wait for it."""
         self.counters.landing_failures += await land(self.warehouse, rows)
+        self.landed_since_housekeeping = True
 
     async def _record_version(self) -> None:
         from pipeline.history.recompute import record_running_version
@@ -149,9 +151,12 @@ class WorkerRuntime:
             self.contacts_in_memory = sum(len(ps.contacts) for ps in self.state.partitions.values())
         await release_free_memory()
         try:
+            if self.landed_since_housekeeping:
+                self.landed_since_housekeeping = False
+                await self.warehouse.call(clickhouse_store.release_memory)
             self.clickhouse_memory = await self.warehouse.call(clickhouse_store.memory_tracked)
-        except Exception as exc:  # noqa: BLE001 - a gauge; the landing reports ClickHouse trouble
-            log.debug("ClickHouse memory not sampled: %r", exc)
+        except Exception as exc:  # noqa: BLE001 - upkeep; the landing reports ClickHouse trouble
+            log.debug("ClickHouse memory not released or sampled: %r", exc)
 
     async def publish_live(self, after_batch: bool = False) -> None:
         """Partials of the partitions that changed (and of every partition once a second, so the

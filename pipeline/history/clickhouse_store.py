@@ -334,6 +334,18 @@ def memory_tracked(client: Any) -> float | None:
     return float(rows[0]["value"]) if rows else None
 
 
+_RELEASE_MEMORY_SQL = _MEMORY_TRACKED_SQL.with_name("release_memory.sql")
+
+
+def release_memory(client: Any) -> bool:
+    """Embedded chDB: return the memory its allocator freed to the OS (a few ms). A server is left
+    alone. True when it ran."""
+    if not is_embedded(client):
+        return False
+    _command(client, split_statements(_RELEASE_MEMORY_SQL.read_text(encoding="utf-8"))[0])
+    return True
+
+
 def count_rows(client: Any) -> dict[str, int]:
     """Physical rows per table (active parts; replaced duplicates not yet merged away are
     included). Cheap: reads system.parts metadata only. Missing tables report 0."""

@@ -185,3 +185,15 @@ def test_low_cardinality_columns_land_from_plain_strings(ch):
     assert got == [{"queue": "", "n": 100, "t": "LowCardinality(String)"},
                    {"queue": "billing", "n": 100, "t": "LowCardinality(String)"},
                    {"queue": "sales", "n": 100, "t": "LowCardinality(String)"}]
+
+
+def test_release_memory_purges_chdb_only(ch):
+    store.insert_rows(ch, "agent_states", [
+        {"agent": "a", "state": "busy", "reason": "", "start": 1.0, "end": 2.0, "duration_s": 1.0}])
+    assert store.release_memory(ch) is True  # SYSTEM JEMALLOC PURGE on the embedded engine
+    assert store.count_rows(ch)["agent_states"] == 1  # and the engine goes on as before
+
+    class Server:  # a server's memory is its own business: nothing is sent
+        def command(self, sql):
+            raise AssertionError(f"sent {sql!r}")
+    assert store.release_memory(Server()) is False
