@@ -52,7 +52,7 @@ from __future__ import annotations
 
 import heapq
 from bisect import bisect_right
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import Iterable
 
 from pipeline.live.contact_state import AgentState, ContactState
@@ -79,7 +79,38 @@ def is_evictable(state: ContactState, now: float, tz: tzinfo, grace_s: float = 0
     """True when the contact is over and every time it contributes is before both windows, so
     dropping it changes no view now or later. Evicting loses dedup and reopen for the contact
     (later events park as unknown_contact): callers choose `grace_s` accordingly."""
-    return state.ended and state.last_event < min(day_start(now, tz), now - LAST_WINDOW_S) - grace_s
+    return state.ended and state.last_event < eviction_bound(now, tz, grace_s)
+
+
+def eviction_bound(now: float, tz: tzinfo, grace_s: float = 0.0) -> float:
+    """At `now`, an ended contact whose last event is before this can leave memory (is_evictable).
+    Non-decreasing in `now`: once evictable, a contact stays so until its next event."""
+    return min(day_start(now, tz), now - LAST_WINDOW_S) - grace_s
+
+
+def evictable_from(last_event: float, tz: tzinfo, grace_s: float = 0.0) -> float:
+    """The earliest `now` at which an ended contact whose last event was at `last_event` is
+    evictable: past the last-30-minutes window, and the next local day begun (the "today"
+    counters hold it until then)."""
+    t = last_event + grace_s
+    return max(t + LAST_WINDOW_S, next_day_start(t, tz))
+
+
+def next_day_start(t: float, tz: tzinfo) -> float:
+    """Epoch of the local midnight that begins the day after `t`'s (DST-correct)."""
+    global _last_day
+    lo, hi, last_tz = _last_day
+    if lo <= t < hi and last_tz is tz:  # most calls ask about the same day
+        return hi
+    d = datetime.fromtimestamp(t, tz)
+    start = datetime(d.year, d.month, d.day, tzinfo=tz).timestamp()
+    d += timedelta(days=1)
+    end = datetime(d.year, d.month, d.day, tzinfo=tz).timestamp()
+    _last_day = (start, end, tz)  # one tuple, replaced whole: safe for callers on other threads
+    return end
+
+
+_last_day: tuple = (0.0, 0.0, None)  # [start, end) of the day last asked about, and its zone
 
 
 # -- partial ----------------------------------------------------------------------------------

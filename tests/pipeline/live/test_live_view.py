@@ -615,3 +615,14 @@ def test_breached_waits_travel_as_a_count_and_merge_alike_later():
     for r in old["queues"]:
         del r["breached"]
     assert _row(merge([old], t + 7, SETTINGS)) == _row(merge([p], t + 7, SETTINGS))
+
+
+@hsettings(max_examples=300, deadline=None)
+@given(st.floats(1_600_000_000, 1_900_000_000), st.sampled_from(["UTC", "Europe/Madrid", "America/Santiago",
+                                                                  "Asia/Kolkata", "Australia/Lord_Howe"]))
+def test_next_day_start_is_the_first_midnight_after(t, zone):
+    from pipeline.live.live_view import next_day_start
+    tz = ZoneInfo(zone)
+    nxt = next_day_start(t, tz)
+    assert nxt > t and day_start(nxt, tz) == nxt and day_start(nxt - 1, tz) == day_start(t, tz)
+    assert next_day_start(t, tz) == nxt  # the cached answer is the same

@@ -3,6 +3,8 @@ a changelog entry; restarts from the changelog; parking and eviction."""
 from __future__ import annotations
 
 import orjson
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipeline.live.queue_settings import load_queue_settings
 from pipeline.live.worker_state import CONTACT, LOT, Record, WorkerState, decode_partition
@@ -127,3 +129,60 @@ def test_agent_intervals_become_rows():
                               ev("a2", "agent.state_changed", T0 + 90, "ana", state="busy")]), T0 + 100)
     assert out.rows.dicts("agent_states") == [{"agent": "ana", "state": "available", "reason": "", "start": T0,
                                       "end": T0 + 90, "duration_s": 90.0}]
+
+
+def test_ended_contacts_of_today_stay_until_the_next_day():
+    ws = state(dedup_retention_s=60)
+    day = 1_780_012_800.0  # 2026-05-29 00:00 UTC
+    ws.process(records([ev("t-1", "contact.created", day + 3600, "t", channel="chat", queue="q"),
+                        ev("t-2", "contact.abandoned", day + 3610, "t")]), day + 3610)
+    for now in (day + 3700, day + 7300, day + 86399):  # past the retention and the 30 minutes: today's
+        ws.housekeeping(now)
+        assert "t" in ws.partitions[0].contacts
+    out = ws.housekeeping(day + 86400)
+    assert "t" not in ws.partitions[0].contacts and (0, CONTACT + b"t", None) in out.changelog
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_housekeeping_evicts_exactly_what_a_scan_of_every_contact_would(data):
+    # the eviction queue against the rule applied to every contact (what housekeeping did before)
+    from pipeline.live.live_view import is_evictable
+
+    retention = data.draw(st.sampled_from([60.0, 3600.0]))
+    ws = state(dedup_retention_s=retention)
+    now = 1_780_000_000.0 + data.draw(st.floats(0, 86400))
+    kinds = ["contact.created", "contact.abandoned", "contact.closed", "contact.reopened", "contact.rated"]
+    n = 0
+    for _ in range(data.draw(st.integers(1, 25))):
+        now += data.draw(st.sampled_from([0.0, 1.0, 30.0, 700.0, 2000.0, 40000.0]))
+        if data.draw(st.booleans()):
+            cid = f"c{data.draw(st.integers(0, 4))}"
+            kind = data.draw(st.sampled_from(kinds))
+            t = now - data.draw(st.sampled_from([0.0, 10.0, 3000.0, 90000.0]))  # event time, may be old
+            n += 1
+            extra = {"channel": "chat", "queue": "q"} if kind == "contact.created" else (
+                {"score": 4} if kind == "contact.rated" else {})
+            ws.process(records([ev(f"e{n}", kind, t, cid, **extra)], first_offset=n), now)
+        else:
+            ps = ws.partitions.get(0)
+            if ps is None:
+                continue
+            cutoff = now - retention
+            want = {cid for cid, s in ps.contacts.items()
+                    if s.ended and ps.last_seen.get(cid, now) <= cutoff and is_evictable(s, now, ws.queue_settings.tz)}
+            before = set(ps.contacts)
+            ws.housekeeping(now)
+            assert before - set(ps.contacts) == want
+
+
+def test_a_round_checks_a_bounded_number_of_contacts(monkeypatch):
+    from pipeline.live import worker_state
+    monkeypatch.setattr(worker_state, "EVICTION_CHECKS_PER_ROUND", 2)
+    ws = state(dedup_retention_s=60)
+    calls = [v for i in range(5) for v in (ev(f"c{i}-1", "contact.created", T0, f"c{i}", channel="chat", queue="q"),
+                                           ev(f"c{i}-2", "contact.abandoned", T0 + 1, f"c{i}"))]
+    ws.process(records(calls), T0 + 2)
+    later = T0 + 3 * 86400
+    left = [len(ws.partitions[0].contacts) for _ in range(4) if ws.housekeeping(later) or True]
+    assert left == [3, 1, 0, 0]  # all due at once: two per round, the rest in the next rounds
