@@ -61,9 +61,9 @@ class PartitionState:
     # original bytes and source position of parked events, for rows and dead letters later
     parked_raw: dict[str, tuple[str, int]] = field(default_factory=dict)
     last_seen: dict[str, float] = field(default_factory=dict)  # processing time, for eviction
-    # (due, contact id): when an ended contact may leave memory, pushed whenever an event leaves
-    # a contact ended; checked lazily by housekeeping, which thus visits only what is due
-    # instead of every contact (a scan of 100,000 cost 230 ms under the worker's lock)
+    # (due, contact id): when an ended contact may leave memory, pushed when a contact ends (one
+    # entry per ended contact); checked lazily by housekeeping, which thus visits only what is
+    # due instead of every contact (a scan of 100,000 cost 230 ms under the worker's lock)
     evictions: list[tuple[float, str]] = field(default_factory=list)
     live: LiveIndex | None = None  # the partition's live partial, kept up to date per event
 
@@ -223,6 +223,7 @@ class WorkerState:
         cid = ev.subject
         state = ps.contacts.get(cid)
         had_parked = cid in ps.lot
+        was_ended = state is not None and state.ended  # read now: the state may change in place
         live = ps.live
         before = live.previous(state)  # taken now: the state may change in place
         new, results = apply_parked(state, ev, ps.lot, now)
@@ -230,7 +231,7 @@ class WorkerState:
             ps.contacts[cid] = new
             ps.last_seen[cid] = now
             live.update(before, new)
-            if new.ended:
+            if new.ended and not was_ended:  # later events only move last_seen: see _due_evictions
                 heapq.heappush(ps.evictions, (now + self.dedup_retention_s, cid))
         for e, outcome in results:
             kind = outcome.kind
@@ -296,7 +297,8 @@ class WorkerState:
     def _due_evictions(self, ps: PartitionState, now: float, bound: float) -> list[str]:
         """Contacts to evict at `now`: ended, unseen for the dedup retention (processing time) and
         evictable (live_view.is_evictable, whose bound is `bound`). Pops the due entries of the
-        queue; one that is not evictable yet (today's) goes back with the time it will be."""
+        queue; one seen since it was queued, or not evictable yet (today's), goes back with the
+        time it may be."""
         cutoff = now - self.dedup_retention_s
         tz = self.queue_settings.tz
         queue, gone, later = ps.evictions, {}, set()
@@ -307,13 +309,15 @@ class WorkerState:
             if cid in gone or cid in later:
                 continue  # queued more than once (several events after it ended): decided already
             s = ps.contacts.get(cid)
-            if s is None or not s.ended or ps.last_seen.get(cid, now) > cutoff:
-                continue  # gone already, reopened, or seen since (that event queued it again)
-            if s.last_event < bound:
+            if s is None or not s.ended:
+                continue  # gone already, or reopened (its next end queues it again)
+            seen = ps.last_seen.get(cid, now)
+            if seen <= cutoff and s.last_event < bound:
                 gone[cid] = None
-            else:
-                later.add(cid)
-                heapq.heappush(queue, (max(evictable_from(s.last_event, tz), now + 1.0), cid))
+                continue
+            due = seen + self.dedup_retention_s if seen > cutoff else evictable_from(s.last_event, tz)
+            later.add(cid)
+            heapq.heappush(queue, (max(due, now + 1.0), cid))
         return list(gone)
 
     # -- live view ----------------------------------------------------------------------------------
