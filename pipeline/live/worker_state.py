@@ -145,6 +145,7 @@ class WorkerState:
         lots_touched: set[int] = set()
         spans: dict[int, list[int]] = {}
         max_bytes = self.max_event_bytes
+        evict_due = now + self.dedup_retention_s  # one float shared by the batch's queue entries
         part = -1
         c_seen: set[int] = set()  # partitions with a valid contact / agent event
         a_seen: set[int] = set()
@@ -175,7 +176,7 @@ class WorkerState:
                 self._agent_event(ps, ev, r, now, out, a_touched)
                 continue
             c_seen.add(part)
-            self._contact_event(ps, ev, r, now, out, c_touched, lots_touched)
+            self._contact_event(ps, ev, r, now, out, c_touched, lots_touched, evict_due)
         qs = self.queue_settings
         version, cals = qs.version, {}  # per batch: the settings' lookups cost more than a dict get
         for p, ids in touched.items():
@@ -219,7 +220,7 @@ class WorkerState:
         out.rows.events.append(_event_row(ev, None, r.partition, r.offset, now))
 
     def _contact_event(self, ps: PartitionState, ev: Event, r: Record, now: float, out: BatchOutput,
-                       touched: set[str], lots_touched: set[int]) -> None:
+                       touched: set[str], lots_touched: set[int], evict_due: float) -> None:
         cid = ev.subject
         state = ps.contacts.get(cid)
         had_parked = cid in ps.lot
@@ -232,7 +233,7 @@ class WorkerState:
             ps.last_seen[cid] = now
             live.update(before, new)
             if new.ended and not was_ended:  # later events only move last_seen: see _due_evictions
-                heapq.heappush(ps.evictions, (now + self.dedup_retention_s, cid))
+                heapq.heappush(ps.evictions, (evict_due, cid))
         for e, outcome in results:
             kind = outcome.kind
             if e is ev:
