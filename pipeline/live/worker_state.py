@@ -308,7 +308,7 @@ class WorkerState:
             budget -= 1
             _, cid = heapq.heappop(queue)
             if cid in gone or cid in later:
-                continue  # queued more than once (several events after it ended): decided already
+                continue  # queued twice (it ended again after a reopen): decided already
             s = ps.contacts.get(cid)
             if s is None or not s.ended:
                 continue  # gone already, or reopened (its next end queues it again)
