@@ -143,7 +143,8 @@ async def _soak(stack, minutes: float, rate: int, log) -> list[dict]:
                     await producer.send(stack.events_topic, orjson.dumps(e), key=e["subject"].encode())
                     if e["data"].get("queue") == PROBE_QUEUE:
                         # the probe counts once it is offered; it then leaves (abandoned), as callers
-                        # do, so the soak's own probes do not pile up as open contacts (20 a second)
+                        # do, so it does not stay in the wallboard's waits; as one of today's contacts
+                        # it stays in memory until midnight all the same (see summarize)
                         gone = {**e, "id": e["id"] + "-gone", "type": "contact.abandoned", "data": {},
                                 "time": _iso(time.time() + 0.001)}
                         await producer.send(stack.events_topic, orjson.dumps(gone), key=e["subject"].encode())
