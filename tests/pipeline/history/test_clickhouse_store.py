@@ -197,3 +197,32 @@ def test_release_memory_purges_chdb_only(ch):
         def command(self, sql):
             raise AssertionError(f"sent {sql!r}")
     assert store.release_memory(Server()) is False
+
+
+def test_chdb_connects_without_importing_pyarrow(tmp_path):
+    """chDB imports pyarrow for Arrow results Tablero never asks for (26 MB of the worker's RSS):
+    connecting, migrating, landing and reading must work without it, and pyarrow stays importable
+    afterwards for anything that wants it. In a fresh interpreter: this one may have pyarrow."""
+    import subprocess
+    import sys
+    import textwrap
+
+    from pipeline.history.warehouse import MIGRATIONS_DIR
+
+    code = textwrap.dedent(f"""
+        import sys
+        from pipeline.history import clickhouse_store as store
+        ch = store.connect("chdb://{tmp_path}/ch")
+        store.migrate(ch, {str(MIGRATIONS_DIR)!r})
+        store.insert_rows(ch, "agent_states", [
+            {{"agent": "a", "state": "busy", "reason": "", "start": 1.0, "end": 2.0, "duration_s": 1.0}}])
+        n = store.query_rows(ch, "SELECT count() AS n FROM agent_states")[0]["n"]
+        print(n, "pyarrow" in sys.modules)
+        import chdb.state.sqlitelike
+        print(chdb.state.sqlitelike.pa is None)
+        import pyarrow
+        print(pyarrow.__name__)
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["1", "False", "True", "pyarrow"]
