@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.compare_partial:
                 for part in out.partitions:
                     ps = state.partitions[part]
-                    orjson.dumps(full_scan(ps.contacts.values(), ps.agents.values(), time.time(), state.queue_settings))
+                    orjson.dumps(full_scan(ps.states(), ps.agents.values(), time.time(), state.queue_settings))
                 timings["partial_full_scan"] += clock() - t3
 
     t0 = clock()

@@ -167,7 +167,8 @@ class _Row:
 class LiveIndex:
     def __init__(self, settings: QueueSettings, contacts: Callable[[], Iterable[ContactState]] = tuple):
         """`contacts` gives the partition's current contacts: read only to recompute the windows
-        when time steps back before the pruned entries (rare)."""
+        when time steps back before the pruned entries (rare). Each needs only `live_fp`, the
+        footprint `update` left on it (the worker's ended contacts at rest keep theirs)."""
         self.settings = settings
         self._contacts = contacts
         self.rows: dict[tuple, _Row] = {}
@@ -308,8 +309,7 @@ class LiveIndex:
         """Re-add every contact's entries (after pruning, for a read earlier than the prune)."""
         entries = SortedList()
         for s in self._contacts():
-            fp = self.footprint(s)
-            entries.update(fp[6])
+            entries.update(self.previous(s)[6])
         self.entries = entries
         self.pruned_before = float("-inf")
         self.today = _Window()

@@ -7,12 +7,20 @@ view changed. Faust, ClickHouse and Kafka stay in pipeline/agents/runtime.py.
 Exactly-once effect under at-least-once delivery: a redelivered record is a `duplicate` for the
 state machine, yet its rows are emitted again (ClickHouse replaces them: events by id, contacts
 by version), because the changelog may already hold a batch whose insert never happened.
+
+Ended contacts rest compact: after the batch in which a contact ends (and after a restart reads
+an ended one back), `PartitionState.contacts` holds an `EndedContact` -- the contact's changelog
+value, its live footprint and last event time -- instead of the `ContactState`, about half the
+memory (they stay until local midnight, and for the dedup retention). An event for it (a rating,
+a reopen, a redelivery) thaws it by the same re-fold a restart does, so its outcome is the one
+the full state would give. `PartitionState.states()` yields every contact as a ContactState.
 """
 from __future__ import annotations
 
 import heapq
 import time
 from dataclasses import dataclass, field
+from typing import Iterator
 
 import orjson
 
@@ -53,9 +61,29 @@ class BatchOutput:
     parked: int = 0
 
 
+class EndedContact:
+    """An ended contact at rest: `value` is its changelog value ({"p": partition, "c": state}),
+    `live_fp` what it contributes to the live index, `last_event` its latest event time (for
+    eviction). What a ContactState costs for a contact's events (a tuple, an id string, a
+    float and an argument each) is here one bytes object."""
+
+    __slots__ = ("value", "live_fp", "last_event")
+    ended = True
+
+    def __init__(self, value: bytes, live_fp: tuple | None, last_event: float):
+        self.value = value
+        self.live_fp = live_fp
+        self.last_event = last_event
+
+    def thaw(self) -> ContactState:
+        s = ContactState.from_dict(orjson.loads(self.value)["c"])
+        s.live_fp = self.live_fp
+        return s
+
+
 @dataclass
 class PartitionState:
-    contacts: dict[str, ContactState] = field(default_factory=dict)
+    contacts: dict[str, ContactState | EndedContact] = field(default_factory=dict)
     agents: dict[str, AgentState] = field(default_factory=dict)
     lot: ParkingLot = field(default_factory=ParkingLot)
     # original bytes and source position of parked events, for rows and dead letters later
@@ -66,6 +94,11 @@ class PartitionState:
     # due instead of every contact (a scan of 100,000 cost 230 ms under the worker's lock)
     evictions: list[tuple[float, str]] = field(default_factory=list)
     live: LiveIndex | None = None  # the partition's live partial, kept up to date per event
+
+    def states(self) -> Iterator[ContactState]:
+        """Every contact as a ContactState (ended ones thawed: a re-fold each)."""
+        for s in self.contacts.values():
+            yield s.thaw() if type(s) is EndedContact else s
 
 
 def decode_partition(value: bytes) -> int:
@@ -125,8 +158,8 @@ class WorkerState:
         if key.startswith(CONTACT):
             s = ContactState.from_dict(obj["c"])
             old = ps.contacts.get(s.contact_id)
-            ps.contacts[s.contact_id] = s
             ps.live.update(ps.live.previous(old), s)
+            ps.contacts[s.contact_id] = EndedContact(value, s.live_fp, s.last_event) if s.ended else s
             ps.last_seen[s.contact_id] = now
             if s.ended:
                 heapq.heappush(ps.evictions, (now + self.dedup_retention_s, s.contact_id))
@@ -189,7 +222,11 @@ class WorkerState:
                 if cal is None:
                     cal = cals[s.queue] = qs.calendar_for(s.queue)
                 out.rows.contacts.append(fact_values(s, cal, version))
-                out.changelog.append((p, CONTACT + cid.encode(), orjson.dumps({"p": p, "c": s.to_dict()})))
+                value = orjson.dumps({"p": p, "c": s.to_dict()})
+                out.changelog.append((p, CONTACT + cid.encode(), value))
+                if s.ended:  # at rest until an event for it comes (see the module doc); a
+                    # copy: orjson's bytes keep a 4 KB allocation whatever their length
+                    ps.contacts[cid] = EndedContact(memoryview(value).tobytes(), s.live_fp, s.last_event)
         for p, ids in agents_touched.items():
             ps = self.partitions[p]
             for aid in ids:
@@ -222,7 +259,11 @@ class WorkerState:
     def _contact_event(self, ps: PartitionState, ev: Event, r: Record, now: float, out: BatchOutput,
                        touched: set[str], lots_touched: set[int], evict_due: float) -> None:
         cid = ev.subject
-        state = ps.contacts.get(cid)
+        state = resting = ps.contacts.get(cid)
+        if type(state) is EndedContact:
+            state = state.thaw()
+        else:
+            resting = None
         had_parked = cid in ps.lot
         was_ended = state is not None and state.ended  # read now: the state may change in place
         live = ps.live
@@ -260,6 +301,8 @@ class WorkerState:
                                                    partition, offset))
         if had_parked and cid not in ps.lot:
             lots_touched.add(r.partition)
+        if resting is not None and cid not in touched:
+            ps.contacts[cid] = resting  # nothing applied (parked, rejected): back to rest as it was
 
     def _lot_entry(self, p: int) -> tuple[int, bytes, bytes]:
         ps = self.partitions[p]

@@ -35,7 +35,7 @@ def expected_view(events: list[dict], now: float) -> dict:
     records = [Record(e["subject"].encode(), orjson.dumps(e), 0, i) for i, e in enumerate(events)]
     state.process(records, now)
     ps = state.partitions[0]  # the full-scan partial: independent of the workers' live index
-    return merge([partial(ps.contacts.values(), ps.agents.values(), now, state.queue_settings)], now,
+    return merge([partial(ps.states(), ps.agents.values(), now, state.queue_settings)], now,
                  state.queue_settings)
 
 
@@ -91,7 +91,7 @@ def expected_versions(events: list[dict]) -> int:
     twice anywhere would raise the landed sum."""
     state = WorkerState(load_queue_settings(None, "UTC"))
     state.process([Record(e["subject"].encode(), orjson.dumps(e), 0, i) for i, e in enumerate(events)], time.time())
-    return sum(s.version for s in state.partitions[0].contacts.values())
+    return sum(s.version for s in state.partitions[0].states())
 
 
 def lag_is_zero(stack: Stack) -> bool:

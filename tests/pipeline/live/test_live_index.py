@@ -72,7 +72,7 @@ def test_worker_partials_come_from_the_index_and_merge_like_before():
     ws.process(records(CALL[:1]), WT0)
     p = ws.partial(0, WT0 + 5)
     ps = ws.partitions[0]
-    assert p == partial(ps.contacts.values(), ps.agents.values(), WT0 + 5, ws.queue_settings)
+    assert p == partial(ps.states(), ps.agents.values(), WT0 + 5, ws.queue_settings)
     view = merge([p], WT0 + 30, ws.queue_settings)
     row = next(r for r in view["queues"] if r["queue"] == "billing")
     assert (row["waiting"], row["breached"]) == (1, 1)
@@ -82,4 +82,4 @@ def test_worker_partials_come_from_the_index_and_merge_like_before():
         if now > WT0 + 400:
             ws.housekeeping(now)
             assert "c1" not in ps.contacts and "c2" in ps.contacts
-        assert ws.partial(0, now) == partial(ps.contacts.values(), ps.agents.values(), now, ws.queue_settings)
+        assert ws.partial(0, now) == partial(ps.states(), ps.agents.values(), now, ws.queue_settings)

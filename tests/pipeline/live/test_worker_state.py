@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline.live.queue_settings import load_queue_settings
-from pipeline.live.worker_state import CONTACT, LOT, Record, WorkerState, decode_partition
+from pipeline.live.worker_state import CONTACT, LOT, EndedContact, Record, WorkerState, decode_partition
 
 T0 = 1_780_000_000.0  # 2026-05-28, a fixed instant
 
@@ -112,6 +112,70 @@ def test_a_closed_call_answered_again_waits_for_a_reopen_then_is_dead_lettered()
     assert out.parked == 1 and not out.dead_letters
     (dl,) = ws.housekeeping(T0 + 500).dead_letters
     assert dl.code == "contact_closed" and dl.value == again
+
+
+def test_an_ended_contact_rests_as_its_changelog_value_and_an_open_one_stays_whole():
+    ws = state()
+    out = ws.process(records(CALL + [ev("c2-1", "contact.created", T0, "c2", channel="email", queue="x")]), T0 + 300)
+    ps = ws.partitions[0]
+    changelog = {key: value for _, key, value in out.changelog}
+    assert type(ps.contacts["c1"]) is EndedContact and ps.contacts["c1"].value == changelog[CONTACT + b"c1"]
+    assert type(ps.contacts["c2"]).__name__ == "ContactState"
+    (whole,) = [s for s in ps.states() if s.contact_id == "c1"]
+    assert (whole.version, whole.closed, whole.handle_ms) == (3, T0 + 200, 188_000)
+    # and so after a restart
+    restored = state()
+    for partition, key, value in out.changelog:
+        restored.load(partition, key, value)
+    assert type(restored.partitions[0].contacts["c1"]) is EndedContact
+    assert type(restored.partitions[0].contacts["c2"]).__name__ == "ContactState"
+    assert restored.partial(0, T0 + 301) == ws.partial(0, T0 + 301)
+
+
+def _facts_and_changelog(out) -> tuple:
+    return ([{k: v for k, v in r.items()} for r in out.rows.dicts("contacts")],
+            [(k, orjson.loads(v)) for _, k, v in out.changelog])
+
+
+@given(st.lists(st.sampled_from(["rated", "duplicate", "answered_again", "reopened"]), min_size=1, max_size=4),
+       st.booleans())
+@settings(max_examples=40, deadline=None)
+def test_events_after_the_end_thaw_it_into_what_the_whole_state_gives(later, restart):
+    """A rating, a redelivery, an event that must wait (answered on a closed call) and a reopen,
+    in later batches: every batch's rows and changelog, the live partial and the dead letters
+    equal those of a worker that kept the whole state (its contacts compared as dicts)."""
+    extra = {"rated": lambda i: ev(f"r{i}", "contact.rated", T0 + 300 + i, "c1", score=4),
+             "duplicate": lambda i: CALL[1],
+             "answered_again": lambda i: ev(f"a{i}", "contact.answered", T0 + 300 + i, "c1", agent="bob"),
+             "reopened": lambda i: ev(f"o{i}", "contact.reopened", T0 + 300 + i, "c1")}
+    rest, whole = state(), state()
+    first = rest.process(records(CALL), T0 + 250)
+    whole.process(records(CALL), T0 + 250)
+    if restart:  # the resting form read back from the changelog
+        rest = state()
+        for partition, key, value in first.changelog:
+            rest.load(partition, key, value)
+    for i, kind in enumerate(later):
+        batch = records([extra[kind](i)], first_offset=10 + i)
+        got = rest.process(batch, T0 + 400 + i)
+        for ps in whole.partitions.values():  # the reference never rests
+            ps.contacts.update({cid: c.thaw() for cid, c in ps.contacts.items() if type(c) is EndedContact})
+        want = whole.process(batch, T0 + 400 + i)
+        assert _facts_and_changelog(got) == _facts_and_changelog(want)
+        assert [d.code for d in got.dead_letters] == [d.code for d in want.dead_letters]
+        assert rest.partial(0, T0 + 500) == whole.partial(0, T0 + 500)
+        c = rest.partitions[0].contacts["c1"]
+        assert (type(c) is EndedContact) == c.ended  # at rest exactly when ended
+    assert ([s.to_dict() for s in rest.partitions[0].states()] ==
+            [s.to_dict() for s in whole.partitions[0].states()])
+
+
+def test_an_event_that_applies_to_nothing_leaves_the_contact_at_rest_untouched():
+    ws = state()
+    ws.process(records(CALL), T0 + 300)
+    resting = ws.partitions[0].contacts["c1"]
+    out = ws.process(records([ev("c1-9", "contact.answered", T0 + 400, "c1", agent="bob")], first_offset=7), T0 + 400)
+    assert out.parked == 1 and ws.partitions[0].contacts["c1"] is resting
 
 
 def test_ended_contacts_leave_memory_after_the_dedup_retention():
