@@ -133,21 +133,13 @@ async def _soak(stack, minutes: float, rate: int, log) -> list[dict]:
             while time.perf_counter() - t0 < minutes * 60:
                 for i in range(per_tick):
                     if i == 0 and ticks % probe_every == 0:
-                        now = time.time()
-                        e = {"specversion": "1.0", "id": f"probe-{run_id}-{len(sent)}", "source": "bench",
-                             "type": "contact.created", "time": _iso(now), "subject": f"probe-{run_id}-{len(sent)}",
-                             "data": {"channel": "chat", "queue": PROBE_QUEUE}}
+                        created, gone = probe_events(f"probe-{run_id}-{len(sent)}", time.time())
                         sent.append(time.time())
+                        for e in (created, gone):
+                            await producer.send(stack.events_topic, orjson.dumps(e), key=e["subject"].encode())
                     else:
                         e = next(background)
-                    await producer.send(stack.events_topic, orjson.dumps(e), key=e["subject"].encode())
-                    if e["data"].get("queue") == PROBE_QUEUE:
-                        # the probe counts once it is offered; it then leaves (abandoned), as callers
-                        # do, so it does not stay in the wallboard's waits; as one of today's contacts
-                        # it stays in memory until midnight all the same (see summarize)
-                        gone = {**e, "id": e["id"] + "-gone", "type": "contact.abandoned", "data": {},
-                                "time": _iso(time.time() + 0.001)}
-                        await producer.send(stack.events_topic, orjson.dumps(gone), key=e["subject"].encode())
+                        await producer.send(stack.events_topic, orjson.dumps(e), key=e["subject"].encode())
                 total += per_tick
                 ticks += 1
                 if time.perf_counter() - t0 >= next_sample:
@@ -184,12 +176,53 @@ def memory_gauges(url: str) -> dict:
             "contacts": None if contacts is None else int(contacts)}
 
 
-# heap growth per open contact, KB: bench step 6 (100,000 open contacts, anonymous RSS over the
-# idle process, after a housekeeping round) and the in-process measure behind ARCHITECTURE.md
-HEAP_PER_CONTACT_KB = 1.75
+def probe_events(contact: str, now: float) -> tuple[dict, dict]:
+    """A probe: created now, and abandoned a millisecond later. It counts once it is offered;
+    it then leaves, as callers do, so it does not stay in the wallboard's waits; as one of today's
+    contacts it stays in memory until midnight all the same (see summarize)."""
+    from bench.pipeline_bench import PROBE_QUEUE, _iso
+
+    created = {"specversion": "1.0", "id": contact, "source": "bench", "type": "contact.created",
+               "time": _iso(now), "subject": contact, "data": {"channel": "chat", "queue": PROBE_QUEUE}}
+    gone = {**created, "id": contact + "-gone", "type": "contact.abandoned", "data": {}, "time": _iso(now + 0.001)}
+    return created, gone
 
 
-def summarize(samples: list[dict], minutes: float, rate: int, retention_min: float = 0.0) -> dict:
+def heap_per_probe_kb(k: int = 40_000) -> float:
+    """Anonymous RSS per probe contact, KB, measured in this process: `k` probes of the last hour
+    through the worker's batch step (no Kafka), after a collection. What the worker's heap must
+    grow by per probe kept until midnight; measured, not assumed, so it follows the code."""
+    import gc
+    import zlib
+
+    from pipeline.live.queue_settings import load_queue_settings
+    from pipeline.live.worker_state import Record, WorkerState
+
+    now = time.time()
+    offsets = [0] * 4
+    records = []
+    for i in range(k):
+        for e in probe_events(f"heap-probe-{i}", now - 3600 + i * 3600 / k):
+            key = e["subject"].encode()
+            part = zlib.crc32(key) % 4
+            records.append(Record(key, orjson.dumps(e), part, offsets[part]))
+            offsets[part] += 1
+
+    def anon() -> int:
+        with open("/proc/self/status") as f:
+            return next(int(line.split()[1]) for line in f if line.startswith("RssAnon:"))
+
+    state = WorkerState(load_queue_settings(None, "UTC"))
+    gc.collect()
+    before = anon()
+    for i in range(0, len(records), 2000):
+        state.process(records[i:i + 2000], now)
+    gc.collect()
+    return round((anon() - before) / k, 2)
+
+
+def summarize(samples: list[dict], minutes: float, rate: int, retention_min: float = 0.0,
+              heap_per_contact_kb: float | None = None) -> dict:
     """Slopes over the steady phase: from the minute after the dedup retention has filled memory
     with ended contacts (minute 1 at least is warm-up), when 3 samples are left; else from minute 2."""
     steady = [s for s in samples if s["minute"] > max(1.0, retention_min + 1)]
@@ -200,17 +233,19 @@ def summarize(samples: list[dict], minutes: float, rate: int, retention_min: flo
     lag_slope = slope(xs, [float(s["lag"]) for s in steady])
     # contacts kept by definition: today's (the probes, time = now) stay until midnight, as the
     # "today" counters need them (live_view.is_evictable); the background's old ones leave after
-    # the retention. Their growth times the heap per open contact (bench step 6) is the RSS
-    # slope the soak must show; what is above it is unexplained growth.
+    # the retention. Their growth times the heap per probe (heap_per_probe_kb) is the RSS slope
+    # the soak must show; what is above it is unexplained growth.
     with_contacts = [s for s in steady if s.get("contacts") is not None]
     contacts_slope = slope([s["minute"] for s in with_contacts], [float(s["contacts"]) for s in with_contacts])
-    expected = None if contacts_slope is None else contacts_slope * HEAP_PER_CONTACT_KB / 1024
+    expected = (None if contacts_slope is None or heap_per_contact_kb is None
+                else contacts_slope * heap_per_contact_kb / 1024)
     p99s = [s["p99_ms"] for s in samples if s["p99_ms"] is not None]
     return {"minutes": minutes, "rate": rate, "samples": samples,
             "slope_minutes": f"{xs[0]}-{xs[-1]}" if xs else "",
             "rss_slope_mb_per_min": None if rss_slope is None else round(rss_slope, 3),
             "lag_slope_events_per_min": None if lag_slope is None else round(lag_slope, 1),
             "contacts_slope_per_min": None if contacts_slope is None else round(contacts_slope, 1),
+            "heap_per_contact_kb": heap_per_contact_kb,
             "rss_slope_from_contacts_mb_per_min": None if expected is None else round(expected, 3),
             "rss_slope_unexplained_mb_per_min": (None if expected is None or rss_slope is None
                                                  else round(rss_slope - expected, 3)),
@@ -227,7 +262,8 @@ def to_markdown(r: dict) -> str:
              f"(least squares over minutes {r['slope_minutes']}; "
              f"the steady phase: after the dedup retention has filled memory). Contacts in memory grow "
              f"{r.get('contacts_slope_per_min')}/min (today's probes stay until midnight: the day's counters need "
-             f"them), {r.get('rss_slope_from_contacts_mb_per_min')} MB/min at {HEAP_PER_CONTACT_KB} KB each; "
+             f"them), {r.get('rss_slope_from_contacts_mb_per_min')} MB/min at {r.get('heap_per_contact_kb')} KB each "
+             f"(measured in process: bench.soak.heap_per_probe_kb); "
              f"unexplained RSS slope {r.get('rss_slope_unexplained_mb_per_min')} MB/min. Worst minute p99 {r['worst_minute_p99_ms']} ms, "
              f"{r['error_lines']} error lines" + (": " + " / ".join(f"`{e}`" for e in r["first_errors"])
                                                   if r["first_errors"] else "") + ".", "",
@@ -289,7 +325,7 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(broker.data_dir, ignore_errors=True)
     import platform
 
-    r = summarize(samples, args.minutes, args.rate, args.retention_min)
+    r = summarize(samples, args.minutes, args.rate, args.retention_min, heap_per_probe_kb())
     r.update(generated_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
              machine=f"{platform.node()} {platform.machine()} {os.cpu_count()} cpus, Python {platform.python_version()}",
              retention_min=args.retention_min)
