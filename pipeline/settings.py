@@ -45,7 +45,10 @@ class Settings(BaseSettings):
     ingest_rate_per_s: float = Field(2000, gt=0, description="HTTP ingest requests/s allowed per token.")
     batch_max: int = Field(20000, ge=1, description="Max events per processing batch.")
     batch_within_s: float = Field(0.2, gt=0, le=10, description="Max seconds to fill a batch.")
-    dedup_retention_days: float = Field(7, gt=0)
+    dedup_retention_days: float = Field(7, gt=0, description="How long (processing time) an ended contact "
+                                        "stays in the worker's memory so a redelivered event is a duplicate "
+                                        "(and at least until local midnight): about 1-2 KB per ended contact "
+                                        "at rest, so a centre's worker holds this many days of contacts.")
     parking_timeout_s: float = Field(300, gt=0, description="How long an event for an unknown contact "
                                      "(or not yet applicable) waits before going to the dead letters.")
     # -- live publication and landing (issue 18): partials go out after every batch, rows land in bulk
