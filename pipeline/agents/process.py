@@ -16,12 +16,14 @@ A landing runs in the background while the next batches are applied. At most one
 when it still runs at the next due time, the rows wait for the one after; once the rows in flight
 and pending would pass TABLERO_BATCH_MAX events, the batch loop waits for it (back-pressure), so a
 burst of full batches lands one batch at a time, which keeps the heap small. Each landing owns the
-offsets of the batches whose rows it carries and commits them only after its insert and the
-producer flush, so the committed offset never passes an event whose row or state record is not
-stored; landings commit in order. A rebalance or a clean stop waits for the landing in flight,
-then lands and commits what is pending; a crash replays everything not committed (the state
-records of replayed events make them duplicates, whose rows are emitted again: ClickHouse
-replaces them).
+offsets and the state records of the batches whose rows it carries: it inserts the rows, then
+writes the state records (the latest value per key), flushes the producer and commits the
+offsets, so the committed offset never passes an event whose row or state record is not stored,
+and the state topic never holds an event whose rows are not stored; landings run in order. A
+rebalance or a clean stop waits for the landing in flight, then lands and commits what is
+pending. A crash replays everything not committed: from the previous state if the state records
+were not written (every row comes again), or as duplicates whose rows have landed (emitted again
+for contacts; ClickHouse replaces them).
 
 Partitions are owned through the `tablero` consumer group with a static member id
 (TABLERO_WORKER_ID): a worker restarted after a crash gets its partitions back without waiting
@@ -194,15 +196,19 @@ class EventStream(Service):
         await self._land_and_commit(*self._hand_over())
 
     def _hand_over(self) -> tuple:
-        """The pending rows and the offsets they complete, taken together for one landing."""
+        """The pending rows, their state records and the offsets they complete, taken together
+        for one landing."""
         offsets, self.uncommitted = self.uncommitted, {}
-        return runtime().take_pending(), offsets
+        return (*runtime().take_pending(), offsets)
 
-    async def _land_and_commit(self, rows, offsets: dict) -> None:
-        """The rows into ClickHouse, the state records acknowledged by Kafka, then the offsets
-        committed: in this order, so a crash anywhere before the commit replays these events
-        (and ids deduplicate)."""
-        await runtime().land_rows(rows)
+    async def _land_and_commit(self, rows, state_records: dict, offsets: dict) -> None:
+        """The rows into ClickHouse, then the state records written and acknowledged by Kafka,
+        then the offsets committed: in this order, so a crash before the state records replays
+        these events from the previous state (every row comes again, ids deduplicate), and a
+        crash after them replays them as duplicates whose rows have landed."""
+        rt = runtime()
+        await rt.land_rows(rows)
+        await rt.store_state(state_records)
         await app.producer.flush()
         if not offsets:
             return

@@ -65,6 +65,11 @@ class WorkerRuntime:
         # Rows of the batches processed since the last landing (their offsets are not committed
         # yet): landed together, at most TABLERO_LAND_INTERVAL_S after the first of them.
         self.pending = Rows()
+        # Their state records (key -> (partition, value); a later batch's value replaces an
+        # earlier one of the same key): written to tablero.state only after the rows landed, so
+        # a state read back after a crash never holds an event whose rows are missing (a
+        # released parked event, an agent interval: a replay would not emit those again).
+        self.pending_state: dict[bytes, tuple[int, bytes | None]] = {}
         self.pending_events = 0
         self.pending_since: float | None = None
 
@@ -103,17 +108,24 @@ class WorkerRuntime:
             time.monotonic() - self.pending_since >= settings.land_interval_s
             or self.pending_events >= settings.batch_max)
 
-    def take_pending(self) -> Rows:
-        """The rows waiting to land; the next batch starts a new pending set."""
+    def take_pending(self) -> tuple[Rows, dict]:
+        """The rows waiting to land and their state records; the next batch starts a new set."""
         rows, self.pending = self.pending, Rows()
+        records, self.pending_state = self.pending_state, {}
         self.pending_events, self.pending_since = 0, None
-        return rows
+        return rows, records
 
     async def land_rows(self, rows: Rows) -> None:
         """Land rows in ClickHouse (retried until it succeeds). Needs no lock: batches go on
         being applied meanwhile; only the offsets wait for it."""
         self.counters.landing_failures += await land(self.warehouse, rows)
         self.landed_since_housekeeping = True
+
+    async def store_state(self, records: dict[bytes, tuple[int, bytes | None]]) -> None:
+        """Queue landed batches' state records on the producer (acknowledged by its flush)."""
+        send = app.producer.send
+        for key, (partition, value) in records.items():
+            await send(STATE_TOPIC, key, value, partition, None, None)
 
     async def _record_version(self) -> None:
         from pipeline.history.recompute import record_running_version
@@ -129,10 +141,9 @@ class WorkerRuntime:
             await dlq_topic.send(key=dl.key, value=dl.value, headers=dl.headers())
         self.counters.dead_letters += len(out.dead_letters)
         observability.observe_dead_letters(dl.code for dl in out.dead_letters)
-        # `send` only queues; delivery is confirmed by the producer flush before offsets commit.
-        send = app.producer.send
+        held = self.pending_state  # written after the rows land (see there)
         for partition, key, value in out.changelog:
-            await send(STATE_TOPIC, key, value, partition, None, None)
+            held[key] = (partition, value)
         self._dirty.update(out.partitions)
         await self.publish_live(after_batch=True)  # the wallboard need not wait for ClickHouse
         if self.pending_since is None:
@@ -145,9 +156,9 @@ class WorkerRuntime:
                 return
             out = self.state.housekeeping(time.time())
             await self.emit(out)
-            if self.pending_since is not None and not self.pending:
-                self.pending_since = None  # housekeeping has no rows: nothing waits to land
-            await app.producer.flush()
+            if self.pending_since is not None and not self.pending and not self.pending_state:
+                self.pending_since = None  # nothing waits to land (its state records go with a landing)
+            await app.producer.flush()  # the dead letters
             self.contacts_in_memory = sum(len(ps.contacts) for ps in self.state.partitions.values())
         await release_free_memory()
         try:

@@ -625,14 +625,17 @@ class AgentState:
     since: float
     capacity: dict = field(default_factory=dict)  # channel -> int
     recent_ids: tuple = ()                        # last few event ids: dedup of redeliveries
+    # source position (Kafka offset in the agent's partition) of the last event applied, set by
+    # the worker: after a crash, the events replayed up to it were all handled already
+    offset: int = -1
 
     def to_dict(self) -> dict:
         return {"a": self.agent, "s": self.state, "r": self.reason, "t": self.since,
-                "c": self.capacity, "i": list(self.recent_ids)}
+                "c": self.capacity, "i": list(self.recent_ids), "o": self.offset}
 
     @classmethod
     def from_dict(cls, d: dict) -> "AgentState":
-        return cls(d["a"], d["s"], d["r"], d["t"], dict(d["c"]), tuple(d["i"]))
+        return cls(d["a"], d["s"], d["r"], d["t"], dict(d["c"]), tuple(d["i"]), d.get("o", -1))
 
 
 _RECENT_IDS = 16

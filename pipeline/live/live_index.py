@@ -1,4 +1,4 @@
-"""Incremental live partial of one partition: kept up to date per event, read in O(rows + waits not yet breached).
+"""Incremental live partial of one partition: kept up to date per batch, read in O(rows + waits not yet breached).
 
 `LiveIndex.partial(now, agents)` returns exactly what `pipeline.live.live_view.partial` computes
 from every contact of the partition (the property test in tests/pipeline/live/test_live_index.py
@@ -18,7 +18,7 @@ checks it against that function with hypothesis), without visiting the contacts:
   start (sliding window, amortised O(entries that moved)). A read at an earlier `now` (clock
   stepped back) or a range that starts before the pruned entries recomputes from the contacts.
 * A contact's part of all this is a *footprint*, a pure function of its state
-  (`footprint(state)`). The caller takes the footprint before an event and after it and calls
+  (`footprint(state)`). The caller takes the footprint before an event (or a batch of them) and after it and calls
   `replace(old, new)`: unchanged footprints (tags, ratings, holds) cost one tuple comparison.
 
 Entries older than both windows are pruned (`prune_before`), so memory is bounded by the

@@ -4,9 +4,16 @@
 (what to persist so a restart resumes exactly), ClickHouse rows, and the partitions whose live
 view changed. Faust, ClickHouse and Kafka stay in pipeline/agents/runtime.py.
 
-Exactly-once effect under at-least-once delivery: a redelivered record is a `duplicate` for the
-state machine, yet its rows are emitted again (ClickHouse replaces them: events by id, contacts
-by version), because the changelog may already hold a batch whose insert never happened.
+Exactly-once effect under at-least-once delivery: the runtime writes a batch's changelog entries
+only after its rows landed (pipeline/agents/process.py), so a state read back after a crash never
+holds an event whose rows are missing. Events it holds but whose offsets were not committed come
+again: a redelivered contact event is a `duplicate` for the state machine and its rows are emitted
+again (ClickHouse replaces them: events by id, contacts by version); a redelivered agent event
+older than the agent's state, at an offset the state has already passed, is a duplicate with
+nothing to emit (its row landed, or its dead letter went out, before the state was written).
+
+Changelog values are compact copies (orjson's output keeps an 8 KB allocation whatever its length,
+and the values wait in memory for their landing).
 
 Ended contacts rest compact: after the batch in which a contact ends (and after a restart reads
 an ended one back), `PartitionState.contacts` holds an `EndedContact` -- the contact's changelog
@@ -93,7 +100,7 @@ class PartitionState:
     # entry per ended contact); checked lazily by housekeeping, which thus visits only what is
     # due instead of every contact (a scan of 100,000 cost 230 ms under the worker's lock)
     evictions: list[tuple[float, str]] = field(default_factory=list)
-    live: LiveIndex | None = None  # the partition's live partial, kept up to date per event
+    live: LiveIndex | None = None  # the partition's live partial, moved once per contact and batch
 
     def states(self) -> Iterator[ContactState]:
         """Every contact as a ContactState (ended ones thawed: a re-fold each)."""
@@ -112,6 +119,11 @@ def decode_partition(value: bytes) -> int:
     while k < len(head) and 48 <= head[k] <= 57:
         k += 1
     return int(head[j:k])
+
+
+def _compact(value: bytes) -> bytes:
+    """A copy of orjson's output that costs its length (the original keeps 8 KB)."""
+    return memoryview(value).tobytes()
 
 
 def _event_row(ev: Event, state: ContactState | None, partition: int, offset: int, now: float) -> tuple:
@@ -174,6 +186,7 @@ class WorkerState:
     def process(self, records: list[Record], now: float) -> BatchOutput:
         out = BatchOutput()
         touched: dict[int, set[str]] = {}
+        moved: dict[int, dict[str, tuple | None]] = {}  # contact id -> its live footprint before the batch
         agents_touched: dict[int, set[str]] = {}
         lots_touched: set[int] = set()
         spans: dict[int, list[int]] = {}
@@ -192,6 +205,9 @@ class WorkerState:
                 c_touched = touched.get(part)
                 if c_touched is None:
                     c_touched = touched[part] = set()
+                    c_moved = moved[part] = {}
+                else:
+                    c_moved = moved[part]
                 a_touched = agents_touched.get(part)
                 if a_touched is None:
                     a_touched = agents_touched[part] = set()
@@ -209,7 +225,14 @@ class WorkerState:
                 self._agent_event(ps, ev, r, now, out, a_touched)
                 continue
             c_seen.add(part)
-            self._contact_event(ps, ev, r, now, out, c_touched, lots_touched, evict_due)
+            self._contact_event(ps, ev, r, now, out, c_touched, c_moved, lots_touched, evict_due)
+        for p, footprints in moved.items():  # the live index moves once per contact and batch
+            ps = self.partitions[p]
+            live, contacts = ps.live, ps.contacts
+            for cid, before in footprints.items():
+                s = contacts.get(cid)
+                if s is not None and type(s) is not EndedContact:  # (one at rest went back unchanged)
+                    live.update(before, s)
         qs = self.queue_settings
         version, cals = qs.version, {}  # per batch: the settings' lookups cost more than a dict get
         for p, ids in touched.items():
@@ -222,15 +245,15 @@ class WorkerState:
                 if cal is None:
                     cal = cals[s.queue] = qs.calendar_for(s.queue)
                 out.rows.contacts.append(fact_values(s, cal, version))
-                value = orjson.dumps({"p": p, "c": s.to_dict()})
+                value = _compact(orjson.dumps({"p": p, "c": s.to_dict()}))
                 out.changelog.append((p, CONTACT + cid.encode(), value))
-                if s.ended:  # at rest until an event for it comes (see the module doc); a
-                    # copy: orjson's bytes keep a 4 KB allocation whatever their length
-                    ps.contacts[cid] = EndedContact(memoryview(value).tobytes(), s.live_fp, s.last_event)
+                if s.ended:  # at rest until an event for it comes (see the module doc)
+                    ps.contacts[cid] = EndedContact(value, s.live_fp, s.last_event)
         for p, ids in agents_touched.items():
             ps = self.partitions[p]
             for aid in ids:
-                out.changelog.append((p, AGENT + aid.encode(), orjson.dumps({"p": p, "a": ps.agents[aid].to_dict()})))
+                value = _compact(orjson.dumps({"p": p, "a": ps.agents[aid].to_dict()}))
+                out.changelog.append((p, AGENT + aid.encode(), value))
         for p in lots_touched:
             out.changelog.append(self._lot_entry(p))
         out.partitions = c_seen | a_seen | lots_touched
@@ -240,8 +263,14 @@ class WorkerState:
     def _agent_event(self, ps: PartitionState, ev: Event, r: Record, now: float, out: BatchOutput,
                      touched: set[str]) -> None:
         prev = ps.agents.get(ev.subject)
+        if prev is not None and r.offset <= prev.offset:
+            # replayed after a crash, from before the state read back: its row (or dead letter)
+            # went out before that state was written, so nothing is emitted again
+            out.duplicates += 1
+            return
         new, outcome = apply_agent(prev, ev)
         if outcome.kind == APPLIED:
+            new.offset = r.offset
             ps.agents[ev.subject] = new
             touched.add(ev.subject)
             out.applied += 1
@@ -257,7 +286,8 @@ class WorkerState:
         out.rows.events.append(_event_row(ev, None, r.partition, r.offset, now))
 
     def _contact_event(self, ps: PartitionState, ev: Event, r: Record, now: float, out: BatchOutput,
-                       touched: set[str], lots_touched: set[int], evict_due: float) -> None:
+                       touched: set[str], moved: dict[str, tuple | None], lots_touched: set[int],
+                       evict_due: float) -> None:
         cid = ev.subject
         state = resting = ps.contacts.get(cid)
         if type(state) is EndedContact:
@@ -266,13 +296,12 @@ class WorkerState:
             resting = None
         had_parked = cid in ps.lot
         was_ended = state is not None and state.ended  # read now: the state may change in place
-        live = ps.live
-        before = live.previous(state)  # taken now: the state may change in place
+        if cid not in moved:  # what the live index holds for it: taken now, the state may change in place
+            moved[cid] = ps.live.previous(state)
         new, results = apply_parked(state, ev, ps.lot, now)
         if new is not None:
             ps.contacts[cid] = new
             ps.last_seen[cid] = now
-            live.update(before, new)
             if new.ended and not was_ended:  # later events only move last_seen: see _due_evictions
                 heapq.heappush(ps.evictions, (evict_due, cid))
         for e, outcome in results:
@@ -309,7 +338,7 @@ class WorkerState:
         live_ids = {row[2] for row in ps.lot.to_list()}
         ps.parked_raw = {k: v for k, v in ps.parked_raw.items() if k in live_ids}
         value = orjson.dumps({"p": p, "lot": ps.lot.to_list(), "raw": {k: list(v) for k, v in ps.parked_raw.items()}})
-        return (p, LOT + str(p).encode(), value)
+        return (p, LOT + str(p).encode(), _compact(value))
 
     # -- time-driven upkeep -------------------------------------------------------------------------
     def housekeeping(self, now: float) -> BatchOutput:
