@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass
 
 import orjson
+from aiokafka.errors import KafkaError
 
 from pipeline import observability
 from pipeline.agents.heap import release_free_memory, settle_heap
@@ -122,10 +123,39 @@ class WorkerRuntime:
         self.landed_since_housekeeping = True
 
     async def store_state(self, records: dict[bytes, tuple[int, bytes | None]]) -> None:
-        """Queue landed batches' state records on the producer (acknowledged by its flush)."""
-        send = app.producer.send
+        """Write landed batches' state records to tablero.state and wait until Kafka has them (a
+        failed write raises: the landing fails and nothing is committed). Whole batches per
+        partition through aiokafka's batch API: 3.3 instead of 15 us of CPU per record here
+        (Faust's `send` adds its own on top), and a landing's second of state records no longer
+        holds the event loop for tens of milliseconds (measured: /tmp micro-benchmark, 20,000
+        records of 700 B on the bench's broker)."""
+        by_partition: dict[int, list] = {}
         for key, (partition, value) in records.items():
-            await send(STATE_TOPIC, key, value, partition, None, None)
+            by_partition.setdefault(partition, []).append((key, value))
+        delay = 0.5
+        while True:
+            try:
+                return await self._write_batches(by_partition)
+            except KafkaError as exc:  # Kafka away past the producer's timeout: the same records
+                # again (a compacted topic keeps the last of equal values), never skipped
+                log.warning("state records not written (%r); retry in %.1fs", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+
+    async def _write_batches(self, by_partition: dict[int, list]) -> None:
+        producer = app.producer._ensure_producer()  # Faust's aiokafka producer (the same flush)
+        delivered = []
+        for partition, items in by_partition.items():
+            batch = producer.create_batch()
+            for key, value in items:
+                if batch.append(key=key, value=value, timestamp=None) is None:  # full: send it
+                    batch.close()
+                    delivered.append(await producer.send_batch(batch, STATE_TOPIC, partition=partition))
+                    batch = producer.create_batch()
+                    batch.append(key=key, value=value, timestamp=None)  # a first record always fits
+            batch.close()
+            delivered.append(await producer.send_batch(batch, STATE_TOPIC, partition=partition))
+        await asyncio.gather(*delivered)
 
     async def _record_version(self) -> None:
         from pipeline.history.recompute import record_running_version
