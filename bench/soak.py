@@ -8,7 +8,10 @@ contact.created every 50 ms that a websocket client waits for (as bench part 4).
 it samples: RSS of the `tablero up` process, consumer lag of the worker group, p50/p99 of the
 probes' publish -> websocket latency in that minute, error lines in the process's log
 (ERROR, CRITICAL, Traceback), and from its /metrics the memory chDB tracks, the interpreter's
-allocated blocks and the contacts in memory (to tell which part grows). Lag counts events not committed yet, so it includes up to
+allocated blocks and the contacts in memory (to tell which part grows), and the CPU each part
+used in that minute: the worker (and its busiest threads: "worker:main" is its Python thread),
+the broker, the load generator, the machine's busy and stolen time (to tell a slower machine
+from slower code). --py-spy-at records the worker's stacks at chosen minutes. Lag counts events not committed yet, so it includes up to
 TABLERO_LAND_INTERVAL_S (1 s) of events processed but not landed: about `rate` at any moment. At the end it reports the slopes (least squares over the
 steady phase: the minutes after the dedup retention has filled memory) of RSS (MB/min), lag
 (events/min) and contacts in memory. Today's contacts (the probes) stay until midnight by
@@ -68,13 +71,26 @@ def error_lines(stack) -> list[str]:
     return out
 
 
-async def _soak(stack, minutes: float, rate: int, log) -> list[dict]:
+async def _py_spy(pid: int, out: Path, seconds: int, log) -> None:
+    """A py-spy profile of the worker (all threads, native frames off, not pausing it) as a
+    speedscope file, in the background of the soak."""
+    exe = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    proc = await asyncio.create_subprocess_exec(
+        exe, "record", "--pid", str(pid), "--duration", str(seconds), "--rate", "100", "--nonblocking",
+        "--format", "speedscope", "--output", str(out),
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+    _, err = await proc.communicate()
+    log(f"  py-spy: {out}" if proc.returncode == 0 else f"  py-spy failed: {err.decode(errors='replace')[-300:]}")
+
+
+async def _soak(stack, minutes: float, rate: int, log, broker_pid: int | None = None,
+                spy_minutes: tuple[float, ...] = (), out_dir: Path = HERE) -> list[dict]:
     import websockets
     from aiokafka import AIOKafkaProducer
 
     from bench.pipeline_bench import PROBE_QUEUE, _iso
     from bench.run import SIM_START
-    from bench.stack import rss_mb
+    from bench.stack import cpu_sample, rss_mb
     from pipeline.simulator import SimConfig, simulate
 
     def endless():
@@ -112,10 +128,21 @@ async def _soak(stack, minutes: float, rate: int, log) -> list[dict]:
         wall0 = time.time()
         ticks = total = 0
         next_sample = 60.0
+        processes = {"worker": stack.proc.pid, "broker": broker_pid, "load": os.getpid()}
+
+        def cpu():
+            return cpu_sample(processes, split={"worker": stack.proc.pid})
+
+        last_cpu = cpu()
+        spies = [asyncio.get_running_loop().call_later(
+            m * 60, lambda m=m: asyncio.ensure_future(_py_spy(stack.proc.pid, out_dir / f"soak-py-spy-minute{m:g}.json", 20, log)))
+            for m in spy_minutes]
 
         async def sample() -> None:
-            nonlocal next_sample
+            nonlocal next_sample, last_cpu
             stack.check_alive()
+            now_cpu = cpu()
+            cpu_pct, last_cpu = now_cpu.percent_since(last_cpu), now_cpu
             lo = wall0 + next_sample - 60
             window = [ms for t, ms in latencies if t >= lo]
             errors = error_lines(stack)
@@ -123,11 +150,13 @@ async def _soak(stack, minutes: float, rate: int, log) -> list[dict]:
                  "rss_mb": rss_mb(stack.proc.pid).get("rss_mb"), "lag": await asyncio.to_thread(stack.lag),
                  "probes": len(window), "p50_ms": pct(window, 50), "p99_ms": pct(window, 99),
                  "error_lines": len(errors), "first_errors": errors[:3],
-                 **await asyncio.to_thread(memory_gauges, stack.url)}
+                 **await asyncio.to_thread(memory_gauges, stack.url), **cpu_pct}
             samples.append(s)
             log(f"  minute {s['minute']}: RSS {s['rss_mb']} MB (chDB {s['chdb_mb']} MB, Python blocks "
                 f"{s['python_mblocks']} M, {s['contacts']} contacts), lag {s['lag']}, p99 {s['p99_ms']} ms over "
-                f"{s['probes']} probes, {s['error_lines']} error lines {errors[:3] or ''}")
+                f"{s['probes']} probes, {s['error_lines']} error lines {errors[:3] or ''}; CPU % worker "
+                f"{s.get('cpu_worker_pct')} {s.get('busiest_threads')}, broker {s.get('cpu_broker_pct')}, load "
+                f"{s.get('cpu_load_pct')}, machine {s.get('machine_busy_pct')} (steal {s.get('machine_steal_pct')})")
             next_sample += 60.0
         try:
             while time.perf_counter() - t0 < minutes * 60:
@@ -150,6 +179,8 @@ async def _soak(stack, minutes: float, rate: int, log) -> list[dict]:
             if len(samples) < round(minutes):  # the last minute ends with the loop
                 await sample()
         finally:
+            for h in spies:
+                h.cancel()
             task.cancel()
             await producer.stop()
     return samples
@@ -268,12 +299,15 @@ def to_markdown(r: dict) -> str:
              f"{r['error_lines']} error lines" + (": " + " / ".join(f"`{e}`" for e in r["first_errors"])
                                                   if r["first_errors"] else "") + ".", "",
              "| minute | events sent | RSS MB | chDB tracked MB | Python blocks (M) | contacts | lag | probes "
-             "| p50 ms | p99 ms | error lines |",
-             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "| p50 ms | p99 ms | error lines | worker CPU % (its Python thread) | broker CPU % | load CPU % "
+             "| machine busy % (steal) |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for s in r["samples"]:
         lines.append(f"| {s['minute']} | {s['events_sent']:,} | {s['rss_mb']} | {s.get('chdb_mb')} | "
                      f"{s.get('python_mblocks')} | {s.get('contacts')} | {s['lag']:,} | {s['probes']} | "
-                     f"{s['p50_ms']} | {s['p99_ms']} | {s['error_lines']} |")
+                     f"{s['p50_ms']} | {s['p99_ms']} | {s['error_lines']} | {s.get('cpu_worker_pct')} "
+                     f"({(s.get('busiest_threads') or {}).get('worker:main')}) | {s.get('cpu_broker_pct')} | "
+                     f"{s.get('cpu_load_pct')} | {s.get('machine_busy_pct')} ({s.get('machine_steal_pct')}) |")
     return "\n".join(lines) + "\n"
 
 
@@ -286,6 +320,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--retention-min", type=float, default=5.0,
                    help="Dedup retention of ended contacts, minutes (TABLERO_DEDUP_RETENTION_DAYS).")
     p.add_argument("--out-dir", type=Path, default=HERE, help="Where soak.json/soak.md go.")
+    p.add_argument("--py-spy-at", type=float, action="append", default=[], metavar="MINUTE",
+                   help="Record the worker with py-spy for 20 s from this minute (repeatable; "
+                        "speedscope files soak-py-spy-minuteN.json in --out-dir), e.g. --py-spy-at 10 --py-spy-at 25.")
     args = p.parse_args(argv)
     if args.minutes <= 0 or args.rate < 1:
         p.error("--minutes must be > 0 and --rate >= 1")
@@ -312,7 +349,9 @@ def main(argv: list[str] | None = None) -> int:
         log(f"soak: {args.minutes} min at {args.rate:,} events/s on {bootstrap} ...")
         stack.start()
         time.sleep(3)
-        samples = asyncio.run(_soak(stack, args.minutes, args.rate, log))
+        args.out_dir.mkdir(parents=True, exist_ok=True)
+        samples = asyncio.run(_soak(stack, args.minutes, args.rate, log, broker.pid() if broker else None,
+                                    tuple(args.py_spy_at), args.out_dir))
     finally:
         _cleanup(stack)
         try:

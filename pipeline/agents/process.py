@@ -16,9 +16,9 @@ A landing runs in the background while the next batches are applied. At most one
 when it still runs at the next due time, the rows wait for the one after; once the rows in flight
 and pending would pass TABLERO_BATCH_MAX events, the batch loop waits for it (back-pressure), so a
 burst of full batches lands one batch at a time, which keeps the heap small. Each landing owns the
-offsets and the state records of the batches whose rows it carries: it inserts the rows, then
-writes the state records (the latest value per key), flushes the producer and commits the
-offsets, so the committed offset never passes an event whose row or state record is not stored,
+offsets, the dead letters and the state records of the batches whose rows it carries: it inserts
+the rows, then writes the dead letters and the state records (the latest value per key), flushes
+the producer and commits the offsets, so the committed offset never passes an event whose row or state record is not stored,
 and the state topic never holds an event whose rows are not stored; landings run in order. A
 rebalance or a clean stop waits for the landing in flight, then lands and commits what is
 pending. A crash replays everything not committed: from the previous state if the state records
@@ -48,6 +48,16 @@ from pipeline.agents.heap import settle_heap
 from pipeline.agents.runtime import runtime
 
 log = logging.getLogger(__name__)
+
+
+def _linger(linger_s: float) -> dict:
+    """Fetch settings for TABLERO_BATCH_LINGER_S: the broker answers a fetch once 256 KB (about
+    700 events) wait or after the linger, so at moderate rates a batch gathers the events of the
+    linger instead of the few that arrived since the last fetch (each batch costs a live
+    publication per changed partition and a merge and push in the API whatever its size)."""
+    if linger_s <= 0:
+        return {}  # aiokafka's defaults: a fetch returns with the first byte
+    return {"fetch_min_bytes": 256 * 1024, "fetch_max_wait_ms": max(1, round(linger_s * 1000))}
 
 
 class _Ownership(ConsumerRebalanceListener):
@@ -109,6 +119,7 @@ class EventStream(Service):
             # max.message.bytes (4 MB, kafka/admin.py): aiokafka skips a batch larger than it
             max_partition_fetch_bytes=4 * 1024 * 1024,
             fetch_max_bytes=8 * 1024 * 1024,
+            **_linger(settings.batch_linger_s),
             **client_kwargs("aiokafka"),
         )
         self.consumer.subscribe([EVENTS_TOPIC], listener=_Ownership(self))
@@ -196,18 +207,20 @@ class EventStream(Service):
         await self._land_and_commit(*self._hand_over())
 
     def _hand_over(self) -> tuple:
-        """The pending rows, their state records and the offsets they complete, taken together
-        for one landing."""
+        """The pending rows, their state records and dead letters, and the offsets they complete,
+        taken together for one landing."""
         offsets, self.uncommitted = self.uncommitted, {}
         return (*runtime().take_pending(), offsets)
 
-    async def _land_and_commit(self, rows, state_records: dict, offsets: dict) -> None:
-        """The rows into ClickHouse, then the state records written and acknowledged by Kafka,
-        then the offsets committed: in this order, so a crash before the state records replays
-        these events from the previous state (every row comes again, ids deduplicate), and a
-        crash after them replays them as duplicates whose rows have landed."""
+    async def _land_and_commit(self, rows, state_records: dict, dead_letters: list, offsets: dict) -> None:
+        """The rows into ClickHouse, then the dead letters and the state records written and
+        acknowledged by Kafka, then the offsets committed: in this order, so a crash before the
+        state records replays these events from the previous state (every row comes again, ids
+        deduplicate), and a crash after them replays them as duplicates whose rows have landed.
+        A dead letter written before a crash is written again by the replay; readers keep one."""
         rt = runtime()
         await rt.land_rows(rows)
+        await rt.send_dead_letters(dead_letters)
         await rt.store_state(state_records)
         await app.producer.flush()
         if not offsets:

@@ -23,6 +23,7 @@ from pipeline.live.queue_settings import load_queue_settings
 from pipeline.kafka.topics import dlq_topic, live_topic
 from pipeline.history.warehouse import get_warehouse
 from pipeline.live.worker_state import BatchOutput, Record, WorkerState
+from pipeline.schemas.dead_letters import DeadLetter
 
 __all__ = ["Record", "runtime"]
 log = logging.getLogger(__name__)
@@ -71,6 +72,10 @@ class WorkerRuntime:
         # a state read back after a crash never holds an event whose rows are missing (a
         # released parked event, an agent interval: a replay would not emit those again).
         self.pending_state: dict[bytes, tuple[int, bytes | None]] = {}
+        # Their dead letters, written with them after the rows (a crash before the landing
+        # writes none; one after it and before the commit writes them again on the replay, and
+        # readers keep the first of each: pipeline.schemas.dead_letters).
+        self.pending_dead_letters: list[DeadLetter] = []
         self.pending_events = 0
         self.pending_since: float | None = None
 
@@ -109,18 +114,30 @@ class WorkerRuntime:
             time.monotonic() - self.pending_since >= settings.land_interval_s
             or self.pending_events >= settings.batch_max)
 
-    def take_pending(self) -> tuple[Rows, dict]:
-        """The rows waiting to land and their state records; the next batch starts a new set."""
+    def take_pending(self) -> tuple[Rows, dict, list[DeadLetter]]:
+        """The rows waiting to land, their state records and dead letters; the next batch starts
+        a new set."""
         rows, self.pending = self.pending, Rows()
         records, self.pending_state = self.pending_state, {}
+        letters, self.pending_dead_letters = self.pending_dead_letters, []
         self.pending_events, self.pending_since = 0, None
-        return rows, records
+        return rows, records, letters
+
+    def has_pending(self) -> bool:
+        return bool(self.pending or self.pending_state or self.pending_dead_letters)
 
     async def land_rows(self, rows: Rows) -> None:
         """Land rows in ClickHouse (retried until it succeeds). Needs no lock: batches go on
         being applied meanwhile; only the offsets wait for it."""
         self.counters.landing_failures += await land(self.warehouse, rows)
         self.landed_since_housekeeping = True
+
+    async def send_dead_letters(self, letters: list[DeadLetter]) -> None:
+        """Hand a landing's dead letters to the producer (the landing's flush delivers them)."""
+        for dl in letters:
+            await dlq_topic.send(key=dl.key, value=dl.value, headers=dl.headers())
+        self.counters.dead_letters += len(letters)
+        observability.observe_dead_letters(dl.code for dl in letters)
 
     async def store_state(self, records: dict[bytes, tuple[int, bytes | None]]) -> None:
         """Write landed batches' state records to tablero.state and wait until Kafka has them (a
@@ -167,11 +184,8 @@ class WorkerRuntime:
             log.warning("could not record the settings version: %r", exc)
 
     async def emit(self, out: BatchOutput) -> None:
-        for dl in out.dead_letters:
-            await dlq_topic.send(key=dl.key, value=dl.value, headers=dl.headers())
-        self.counters.dead_letters += len(out.dead_letters)
-        observability.observe_dead_letters(dl.code for dl in out.dead_letters)
-        held = self.pending_state  # written after the rows land (see there)
+        self.pending_dead_letters += out.dead_letters  # written after the rows land (see there)
+        held = self.pending_state
         for partition, key, value in out.changelog:
             held[key] = (partition, value)
         self._dirty.update(out.partitions)
@@ -186,9 +200,8 @@ class WorkerRuntime:
                 return
             out = self.state.housekeeping(time.time())
             await self.emit(out)
-            if self.pending_since is not None and not self.pending and not self.pending_state:
-                self.pending_since = None  # nothing waits to land (its state records go with a landing)
-            await app.producer.flush()  # the dead letters
+            if self.pending_since is not None and not self.has_pending():
+                self.pending_since = None  # nothing waits to land
             self.contacts_in_memory = sum(len(ps.contacts) for ps in self.state.partitions.values())
         await release_free_memory()
         try:

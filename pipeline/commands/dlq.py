@@ -9,7 +9,7 @@ from kafka import KafkaConsumer, TopicPartition
 from rich.console import Console
 from rich.table import Table
 
-from pipeline.schemas.dead_letters import DeadLetter
+from pipeline.schemas.dead_letters import DeadLetter, first_of_each
 from pipeline.kafka.admin import DLQ_TOPIC
 from pipeline.settings import get_settings
 
@@ -19,6 +19,12 @@ err = Console(stderr=True)
 
 
 def read_dead_letters(bootstrap: str, limit: int | None = None):
+    """(dlq offset, dead letter) in topic order, each original once (a crash between a landing's
+    dead letters and its commit writes them twice: see pipeline.schemas.dead_letters)."""
+    return first_of_each(_read_all(bootstrap, limit))
+
+
+def _read_all(bootstrap: str, limit: int | None = None):
     from pipeline.kafka.security import client_kwargs
 
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, consumer_timeout_ms=3000,

@@ -1,8 +1,17 @@
 """Dead-letter records: the original bytes untouched as the value, why in the headers
-(the Kafka Connect convention), so an operator can read, fix and replay them."""
+(the Kafka Connect convention), so an operator can read, fix and replay them.
+
+A dead letter is identified by where its original was read (source partition and offset, or a
+connector's file and line). The worker writes it at most once per landing, but a crash after the
+write and before the offsets' commit replays the batch and writes it again; readers keep the
+first of each identity (`first_of_each`), so the topic reads as if written once."""
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import TypeVar
+
+T = TypeVar("T")
 
 H_CODE = "tablero.code"
 H_REASON = "tablero.reason"
@@ -46,8 +55,30 @@ class DeadLetter:
                    source_file=h.get(H_FILE), source_line=int(h[H_LINE]) if h.get(H_LINE, "").isdigit() else None)
 
     @property
+    def identity(self) -> tuple | None:
+        """Where the original was read; None when the headers do not say (never deduplicated)."""
+        if self.source_file is not None:
+            return ("file", self.source_file, self.source_line)
+        if self.partition >= 0 and self.offset >= 0:
+            return ("event", self.partition, self.offset)
+        return None
+
+    @property
     def source(self) -> str:
         """Where the record came from: `file:line` for connectors, `partition/offset` otherwise."""
         if self.source_file is not None:
             return f"{self.source_file}:{self.source_line}"
         return f"{self.partition}/{self.offset}"
+
+
+def first_of_each(letters: Iterable[tuple[T, DeadLetter]]) -> Iterator[tuple[T, DeadLetter]]:
+    """(position, dead letter) pairs in topic order without the repeats of an identity seen
+    before (a replayed batch's second copy)."""
+    seen: set[tuple] = set()
+    for position, dl in letters:
+        ident = dl.identity
+        if ident is not None:
+            if ident in seen:
+                continue
+            seen.add(ident)
+        yield position, dl
