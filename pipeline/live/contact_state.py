@@ -29,9 +29,15 @@ Out-of-order rule (exactly order-independent): a contact keeps the list of its a
 sorted by (time, type rank, id) -- TYPE_RANK orders same-instant events along the lifecycle:
 created < tagged < transferred < assigned < answered < opened < held < resumed <
 customer_replied < agent_replied < snoozed < abandoned < closed < reopened < rated.
+One exception keeps a reopen's own instant usable: when an instant begins with the contact
+closed or abandoned and holds a contact.reopened, that reopen folds first in its instant (then the
+rest in rank order), so "reopened + assigned/customer_replied at the same time" applies instead of
+parking the assignment forever ("closed + reopened at the same time" still folds close first).
+The rule depends only on the events before the instant, so the state still depends only on the
+set of events.
 The derived fields are a fold over that list. An event that sorts after the last one is folded in
-O(1); one that sorts earlier is inserted and the whole list is re-folded (a contact has few
-events). An event is applied only if the whole re-folded list stays legal, so the stored list is
+O(1) (not a reopen in the last event's instant); one that sorts earlier is inserted and the whole
+list is re-folded (a contact has few events). An event is applied only if the whole re-folded list stays legal, so the stored list is
 always a legal sequence and the state depends only on the *set* of applied events.
 Above MAX_SORTED_EVENTS (500) events, a contact falls back to arrival order: new events are
 appended and folded against the current state without re-sorting (still deduplicated).
@@ -57,7 +63,6 @@ is picked up on restart.
 """
 from __future__ import annotations
 
-import bisect
 from sys import intern as _intern
 from dataclasses import dataclass, field
 from typing import Any, Iterable, NamedTuple
@@ -400,12 +405,34 @@ def _seg_end(s: ContactState, t: float) -> None:
 
 
 def _refold(contact_id: str, events: list) -> tuple[ContactState | None, str]:
+    """Fold `events` (sorted by key; reordered in place into the fold order: an instant that
+    begins with the contact ended folds its first reopen first)."""
     s = ContactState(contact_id, events)
-    for e in events:
-        r = _step(s, e[0], e[3], e[4])
+    prev_t = None
+    for i in range(len(events)):
+        t = events[i][0]
+        if t != prev_t:
+            prev_t = t
+            if s.ended:
+                _reopen_first(events, i)
+        e = events[i]
+        r = _step(s, t, e[3], e[4])
         if r is not None:
             return None, r
     return s, ""
+
+
+def _reopen_first(events: list, i: int) -> None:
+    """Move the first contact.reopened of the instant starting at `i` to `i`."""
+    t = events[i][0]
+    for j in range(i, len(events)):
+        e = events[j]
+        if e[0] != t:
+            return
+        if e[3] is REOPENED:
+            if j > i:
+                events.insert(i, events.pop(j))
+            return
 
 
 def replay(contact_id: str, events: Iterable[Event]) -> ContactState | None:
@@ -461,15 +488,18 @@ def apply(state: ContactState | None, event: Event, policy: Any = None, *,
     events = state.events
     if len(events) >= max_events:
         return state, Outcome(REJECTED, "contact_event_limit")
-    if len(events) >= max_sorted or entry[:3] > events[-1][:3]:
-        # in order (or past the bound): fold in place
+    last = events[-1]
+    if len(events) >= max_sorted or (entry[:3] > last[:3] and (entry[3] is not REOPENED or entry[0] != last[0])):
+        # in order (or past the bound): fold in place. A reopen in the last event's instant may
+        # have to fold first in it (see _refold)
         reason = _step(state, entry[0], entry[3], entry[4])
         if reason is not None:
             return state, Outcome(PARKED, reason)
         events.append(entry)
         return state, OK
     new_events = events.copy()
-    bisect.insort(new_events, entry)
+    new_events.append(entry)
+    new_events.sort()  # (timsort: linear on a sorted list and one new entry)
     s, reason = _refold(state.contact_id, new_events)
     if s is None:
         return state, Outcome(PARKED, reason)

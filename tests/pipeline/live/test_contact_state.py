@@ -252,3 +252,43 @@ def test_contacts_with_the_same_tags_share_one_tuple_and_unique_tags_are_not_rem
     finally:
         memo.clear()
         memo.update(saved)
+
+
+# A reopen and the work it starts at the same instant: what the simulator and second-precision
+# sources give (the three-workers system test once parked such an assignment for ever).
+SAME_INSTANT = EMAIL[:10] + [
+    ev(40, 3000, "reopened"), ev(41, 3000, "assigned", agent="a3"), ev(42, 3000, "customer_replied"),
+    ev(43, 3000, "tagged", tags=["d"]), ev(44, 3500, "agent_replied", agent="a3"),
+    ev(45, 3500, "closed", agent="a3"), ev(46, 3500, "reopened"),  # a close and its reopen at once
+    ev(47, 3550, "closed", agent="a3"),
+    ev(48, 3600, "reopened"), ev(49, 3600, "closed", agent="a3"),  # ...and a reopen closed at once
+]
+
+
+def test_work_at_the_instant_of_its_reopen_applies():
+    s, outs = run(SAME_INSTANT)
+    assert [o.kind for o in outs] == [APPLIED] * len(SAME_INSTANT)
+    assert s.assignee == "a3" and s.reopened == 3 and s.closed == T + 3600 and s.ended
+    assert s.response_times[-1] == 500 and "d" in s.tags
+    assert [e[2] for e in s.events[10:14]] == ["e40", "e43", "e41", "e42"]  # the reopen folds first
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_same_instant_reopens_give_the_same_state_in_any_arrival_order(seed):
+    shuffled = SAME_INSTANT[:]
+    random.Random(seed).shuffle(shuffled)
+    s = replay("c1", shuffled)
+    assert s == run(SAME_INSTANT)[0]
+    assert ContactState.from_dict(orjson.loads(orjson.dumps(s.to_dict()))) == s
+
+
+def test_work_on_a_closed_contact_waits_for_the_reopen_of_its_instant():
+    evs = EMAIL[:10] + [ev(40, 2500, "reopened"), ev(41, 2500, "assigned", agent="a3")]
+    lot = ParkingLot(timeout_s=60)
+    s = None
+    for e in evs[:-2] + [evs[-1]]:
+        s, res = apply_parked(s, e, lot, 0.0)
+    assert res == [(evs[-1], (PARKED, "contact_closed"))] and len(lot) == 1
+    s, res = apply_parked(s, evs[-2], lot, 1.0)
+    assert [o.kind for _, o in res] == [APPLIED, APPLIED] and len(lot) == 0
+    assert s == run(evs)[0] and s.assignee == "a3" and not s.ended

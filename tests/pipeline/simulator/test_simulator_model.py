@@ -11,6 +11,8 @@ import orjson
 import pytest
 from pydantic import ValidationError
 
+from pipeline.live.queue_settings import load_queue_settings
+from pipeline.live.worker_state import Record, WorkerState
 from pipeline.simulator import AgentGroup, QueueConfig, SimConfig, simulate
 from pipeline.simulator import curves
 
@@ -267,6 +269,18 @@ def test_every_contact_sequence_is_valid(week):
                 assert state == "closed", where
             else:
                 pytest.fail(f"unexpected {t}")
+
+
+def test_every_event_applies_in_the_live_state(week):
+    """The worker's state, fed the week in publication order, applies every event: none left
+    parked (it would reach the dead letters after the parking timeout), none dead-lettered.
+    (A reopen assigned at the same instant used to park its assignment for ever.)"""
+    state = WorkerState(load_queue_settings(None, "UTC"))
+    records = [Record(e["subject"].encode(), orjson.dumps(e), 0, i) for i, e in enumerate(week)]
+    out = state.process(records, _parse(week[-1]["time"]))
+    assert [(d.code, d.reason) for d in out.dead_letters] == []
+    assert state.partitions[0].lot.to_list() == []
+    assert sum(1 for e in week if e["type"] == "contact.reopened") > 0  # the case is exercised
 
 
 def test_snoozed_emails_come_back(week):
