@@ -4,13 +4,14 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test test-fast bench bench-quick bench-soak browser dovecot schemas clean help
+.PHONY: install demo test test-fast bench bench-quick bench-soak bench-faults browser dovecot schemas clean help
 
 help:
 	@echo "make demo   - local Kafka + worker + API + embedded ClickHouse with simulated traffic"
 	@echo "make test   - install and run the whole suite (starts its own Kafka, uses chDB and Chromium)"
 	@echo "make bench  - the benchmark (bench/results.md); make bench-quick for a 2-minute run"
 	@echo "make bench-soak - 30 minutes at 2,000 events/s: RSS, lag, p99 each minute (bench/soak.md)"
+	@echo "make bench-faults - 3 workers, one killed with kill -9 every 60 s for 5 minutes under load (bench/faults.md)"
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (found %s)" % sys.version.split()[0])'
@@ -53,6 +54,10 @@ bench-quick: install
 # Endurance (not part of `make test`): python -m bench.soak --help for the knobs.
 bench-soak: install
 	$(BIN)/python -m bench.soak
+
+# Faults under load (not part of `make test`): python -m bench.faults --help.
+bench-faults: install
+	$(BIN)/python -m bench.faults
 
 schemas: install
 	$(BIN)/python -m pipeline.schemas.export
