@@ -133,28 +133,11 @@ def main() -> None:
     p.add_argument("--interval-s", type=float, default=None, help="TABLERO_ALERTS_INTERVAL_S (default 0.5)")
     p.add_argument("--partitions", type=int, default=4)
     args = p.parse_args()
-    import os
+    from bench.stack import kafka_for_bench
 
-    from bench.run import _free_pair
-
-    bootstrap = os.environ.get("TABLERO_KAFKA")
-    broker = None
-    if not bootstrap:
-        import tempfile
-        from pathlib import Path
-
-        from pipeline.kafka.local_broker import LocalKafka
-
-        broker = LocalKafka(Path(tempfile.mkdtemp(prefix="tablero-bench-kafka-")), _free_pair())
-        broker.start()
-        bootstrap = broker.bootstrap
-    try:
+    with kafka_for_bench("tablero-bench") as (bootstrap, _):
         print(orjson.dumps(bench_alert_latency(bootstrap, args.partitions, args.trials, args.for_s,
                                                args.interval_s), option=orjson.OPT_INDENT_2).decode())
-    finally:
-        if broker is not None:
-            broker.stop()
-
 
 if __name__ == "__main__":
     main()

@@ -24,7 +24,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -107,41 +106,27 @@ def main(argv: list[str] | None = None) -> int:
         p.error("--minutes and --kill-every must be > 0 and --rate >= 1")
     log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
 
-    from bench.pipeline_bench import NAMESPACES, _cleanup, _new_stack
-    from bench.run import _free_pair, delete_topics
-    from bench.stack import Stack
+    from bench.pipeline_bench import _cleanup, _new_stack, delete_stack_topics
+    from bench.stack import Stack, kafka_for_bench
+    from pipeline.kafka.local_broker import KafkaSetupError
 
-    broker = None
-    bootstrap = os.environ.get("TABLERO_KAFKA")
-    if not bootstrap:
-        from pipeline.kafka.local_broker import KafkaSetupError, LocalKafka
-
-        broker = LocalKafka(Path(tempfile.mkdtemp(prefix="tablero-faults-kafka-")), _free_pair())
-        try:
-            broker.start(progress=log)
-        except KafkaSetupError as exc:
-            log(f"error: {exc}")
-            return 1
-        bootstrap = broker.bootstrap
     seconds = args.minutes * 60
     log(f"simulating about {int(args.rate * seconds):,} events ...")
     events = simulated(int(args.rate * seconds))
-    up = _new_stack(bootstrap, args.partitions)
-    workers = [Stack(bootstrap=bootstrap, data_dir=Path(tempfile.mkdtemp(prefix=f"tablero-faults-w{i}-")),
-                     namespace=up.namespace, partitions=args.partitions) for i in (1, 2)]
     try:
-        r = _run(up, workers, events, seconds, args, log)
-    finally:
-        for s in (up, *workers):
-            _cleanup(s)
-        try:
-            for ns in NAMESPACES:
-                delete_topics(bootstrap, ns)
-        except Exception as exc:  # noqa: BLE001
-            log(f"warning: could not delete the run's topics: {exc}")
-        if broker is not None:
-            broker.stop()
-            shutil.rmtree(broker.data_dir, ignore_errors=True)
+        with kafka_for_bench("tablero-faults", log) as (bootstrap, _):
+            up = _new_stack(bootstrap, args.partitions)
+            workers = [Stack(bootstrap=bootstrap, data_dir=Path(tempfile.mkdtemp(prefix=f"tablero-faults-w{i}-")),
+                             namespace=up.namespace, partitions=args.partitions) for i in (1, 2)]
+            try:
+                r = _run(up, workers, events, seconds, args, log)
+            finally:
+                for s in (up, *workers):
+                    _cleanup(s)
+                delete_stack_topics(bootstrap, log)
+    except KafkaSetupError as exc:
+        log(f"error: {exc}")
+        return 1
     import platform
 
     r.update(generated_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),

@@ -54,6 +54,17 @@ def _cleanup(stack: Stack) -> None:
     shutil.rmtree(stack.data_dir, ignore_errors=True)
 
 
+def delete_stack_topics(bootstrap: str, log) -> None:
+    """Delete the topics of every stack this run started (a shared broker keeps no leftovers)."""
+    from bench.run import delete_topics
+
+    try:
+        for ns in NAMESPACES:
+            delete_topics(bootstrap, ns)
+    except Exception as exc:  # noqa: BLE001
+        log(f"warning: could not delete the run's topics ({', '.join(NAMESPACES)}*): {exc}")
+
+
 # -- 2 pipeline throughput -------------------------------------------------------------------------
 
 def bench_pipeline_throughput(bootstrap: str, events: list[dict], partitions: int, produce, create_topic,

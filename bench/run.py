@@ -379,42 +379,15 @@ def main(argv: list[str] | None = None) -> int:
     only = set(filter(None, args.only.split(",")))
     log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
 
-    broker = None
-    bootstrap = os.environ.get("TABLERO_KAFKA")
-    if not bootstrap:  # a fresh machine: our own single-node broker, stopped at the end
-        from pipeline.kafka.local_broker import KafkaSetupError, LocalKafka
+    from bench.stack import kafka_for_bench
+    from pipeline.kafka.local_broker import KafkaSetupError
 
-        broker = LocalKafka(Path(tempfile.mkdtemp(prefix="tablero-bench-kafka-")), _free_pair())
-        try:
-            broker.start(progress=log)
-        except KafkaSetupError as exc:
-            log(f"error: {exc}")
-            return 1
-        bootstrap = broker.bootstrap
     try:
-        return _run(args, n, only, bootstrap, log)
-    finally:
-        if broker is not None:
-            broker.stop()
-            shutil.rmtree(broker.data_dir, ignore_errors=True)
-
-
-def _free_pair() -> int:
-    """A free port whose successor is free too (the local broker's controller)."""
-    import socket
-
-    for _ in range(50):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        if port < 65000:
-            try:
-                with socket.socket() as s:
-                    s.bind(("127.0.0.1", port + 1))
-                return port
-            except OSError:
-                continue
-    raise RuntimeError("no free port pair for the local Kafka broker")
+        with kafka_for_bench("tablero-bench", log) as (bootstrap, _):  # a fresh machine: a broker of its own
+            return _run(args, n, only, bootstrap, log)
+    except KafkaSetupError as exc:
+        log(f"error: {exc}")
+        return 1
 
 
 def _run(args, n: int, only: set[str], bootstrap: str, log) -> int:

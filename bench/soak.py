@@ -34,7 +34,6 @@ import os
 import re
 import shutil
 import sys
-import tempfile
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -328,40 +327,27 @@ def main(argv: list[str] | None = None) -> int:
         p.error("--minutes must be > 0 and --rate >= 1")
     log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
 
-    from bench.pipeline_bench import NAMESPACES, _cleanup, _new_stack
-    from bench.run import _free_pair, delete_topics
+    from bench.pipeline_bench import _cleanup, _new_stack, delete_stack_topics
+    from bench.stack import kafka_for_bench
+    from pipeline.kafka.local_broker import KafkaSetupError
 
-    broker = None
-    bootstrap = os.environ.get("TABLERO_KAFKA")
-    if not bootstrap:
-        from pipeline.kafka.local_broker import KafkaSetupError, LocalKafka
-
-        broker = LocalKafka(Path(tempfile.mkdtemp(prefix="tablero-soak-kafka-")), _free_pair())
-        try:
-            broker.start(progress=log)
-        except KafkaSetupError as exc:
-            log(f"error: {exc}")
-            return 1
-        bootstrap = broker.bootstrap
-    stack = _new_stack(bootstrap, args.partitions,
-                       TABLERO_DEDUP_RETENTION_DAYS=str(args.retention_min / 1440))
     try:
-        log(f"soak: {args.minutes} min at {args.rate:,} events/s on {bootstrap} ...")
-        stack.start()
-        time.sleep(3)
-        args.out_dir.mkdir(parents=True, exist_ok=True)
-        samples = asyncio.run(_soak(stack, args.minutes, args.rate, log, broker.pid() if broker else None,
-                                    tuple(args.py_spy_at), args.out_dir))
-    finally:
-        _cleanup(stack)
-        try:
-            for ns in NAMESPACES:
-                delete_topics(bootstrap, ns)
-        except Exception as exc:  # noqa: BLE001
-            log(f"warning: could not delete the soak topics: {exc}")
-        if broker is not None:
-            broker.stop()
-            shutil.rmtree(broker.data_dir, ignore_errors=True)
+        with kafka_for_bench("tablero-soak", log) as (bootstrap, broker):
+            stack = _new_stack(bootstrap, args.partitions,
+                               TABLERO_DEDUP_RETENTION_DAYS=str(args.retention_min / 1440))
+            try:
+                log(f"soak: {args.minutes} min at {args.rate:,} events/s on {bootstrap} ...")
+                stack.start()
+                time.sleep(3)
+                args.out_dir.mkdir(parents=True, exist_ok=True)
+                samples = asyncio.run(_soak(stack, args.minutes, args.rate, log, broker.pid() if broker else None,
+                                            tuple(args.py_spy_at), args.out_dir))
+            finally:
+                _cleanup(stack)
+                delete_stack_topics(bootstrap, log)
+    except KafkaSetupError as exc:
+        log(f"error: {exc}")
+        return 1
     import platform
 
     r = summarize(samples, args.minutes, args.rate, args.retention_min, heap_per_probe_kb())

@@ -146,8 +146,12 @@ def test_order_independent_violations_are_rejected(events, bad, reason):
     assert out == (REJECTED, reason) and s2 == s
 
 
-def test_answered_before_its_reopen_arrives_waits_in_the_lot():
-    evs = VOICE + [ev(31, 300, "reopened", "v1"), ev(32, 310, "answered", "v1", agent="a1")]
+@pytest.mark.parametrize("evs", [
+    VOICE + [ev(31, 300, "reopened", "v1"), ev(32, 310, "answered", "v1", agent="a1")],
+    # work at the reopen's own instant, on a contact closed before it: the reopen folds first
+    EMAIL[:10] + [ev(40, 2500, "reopened"), ev(41, 2500, "assigned", agent="a3")],
+], ids=["answered-after-the-reopen", "assigned-at-the-reopen's-instant"])
+def test_work_before_its_reopen_arrives_waits_in_the_lot(evs):
     lot = ParkingLot(timeout_s=60)
     s = None
     for e in evs[:-2] + [evs[-1]]:
@@ -280,15 +284,3 @@ def test_same_instant_reopens_give_the_same_state_in_any_arrival_order(seed):
     s = replay("c1", shuffled)
     assert s == run(SAME_INSTANT)[0]
     assert ContactState.from_dict(orjson.loads(orjson.dumps(s.to_dict()))) == s
-
-
-def test_work_on_a_closed_contact_waits_for_the_reopen_of_its_instant():
-    evs = EMAIL[:10] + [ev(40, 2500, "reopened"), ev(41, 2500, "assigned", agent="a3")]
-    lot = ParkingLot(timeout_s=60)
-    s = None
-    for e in evs[:-2] + [evs[-1]]:
-        s, res = apply_parked(s, e, lot, 0.0)
-    assert res == [(evs[-1], (PARKED, "contact_closed"))] and len(lot) == 1
-    s, res = apply_parked(s, evs[-2], lot, 1.0)
-    assert [o.kind for _, o in res] == [APPLIED, APPLIED] and len(lot) == 0
-    assert s == run(evs)[0] and s.assignee == "a3" and not s.ended
