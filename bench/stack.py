@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import tempfile
 import time
 import uuid
@@ -15,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
+from tests.conftest import _free_pair
 from tests.system.stack import ROOT, Stack as _Stack
 
 __all__ = ["ROOT", "CpuSample", "Stack", "cpu_sample", "kafka_for_bench", "rss_mb"]
@@ -33,29 +33,13 @@ def kafka_for_bench(prefix: str, log=None) -> Iterator[tuple[str, object | None]
         return
     from pipeline.kafka.local_broker import LocalKafka
 
-    broker = LocalKafka(Path(tempfile.mkdtemp(prefix=f"{prefix}-kafka-")), free_port_pair())
+    broker = LocalKafka(Path(tempfile.mkdtemp(prefix=f"{prefix}-kafka-")), _free_pair())
     try:
         broker.start(progress=log) if log else broker.start()
         yield broker.bootstrap, broker
     finally:
         broker.stop()
         shutil.rmtree(broker.data_dir, ignore_errors=True)
-
-
-def free_port_pair() -> int:
-    """A free port whose successor is free too (the local broker's controller)."""
-    for _ in range(50):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        if port < 65000:
-            try:
-                with socket.socket() as s:
-                    s.bind(("127.0.0.1", port + 1))
-                return port
-            except OSError:
-                continue
-    raise RuntimeError("no free port pair for the local Kafka broker")
 
 
 def rss_mb(pid: int) -> dict[str, float]:
