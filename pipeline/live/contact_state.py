@@ -37,8 +37,9 @@ The rule depends only on the events before the instant, so the state still depen
 set of events.
 The derived fields are a fold over that list. An event that sorts after the last one is folded in
 O(1) (not a reopen in the last event's instant); one that sorts earlier is inserted and the whole
-list is re-folded (a contact has few events). An event is applied only if the whole re-folded list stays legal, so the stored list is
-always a legal sequence and the state depends only on the *set* of applied events.
+list is re-folded (a contact has few events). An event is applied only if the whole re-folded list
+stays legal, so the stored list is always a legal sequence and the state depends only on the *set*
+of applied events.
 Above MAX_SORTED_EVENTS (500) events, a contact falls back to arrival order: new events are
 appended and folded against the current state without re-sorting (still deduplicated).
 Events with equal time and type are ordered by id: publishers should give distinct times.
