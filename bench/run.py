@@ -436,14 +436,13 @@ def _run(args, n: int, only: set[str], bootstrap: str, log) -> int:
             log(f"   ... {time.perf_counter() - t:.1f} s: {results[key].get('events_per_s') or results[key].get('error', '')}")
     finally:
         if not args.keep_topics:
+            from bench.pipeline_bench import delete_stack_topics
+
             try:
                 delete_topics(bootstrap, run_id)
-                from bench.pipeline_bench import NAMESPACES
-
-                for ns in NAMESPACES:
-                    delete_topics(bootstrap, ns)
             except Exception as exc:  # noqa: BLE001
                 log(f"warning: could not delete the bench topics {run_id}*: {exc}")
+            delete_stack_topics(bootstrap, log)
 
     if "pipeline" in results and "ceiling" in results and results["pipeline"].get("events_per_s"):
         pipe = results["pipeline"]["events_per_s"]

@@ -18,8 +18,8 @@ and pending would pass TABLERO_BATCH_MAX events, the batch loop waits for it (ba
 burst of full batches lands one batch at a time, which keeps the heap small. Each landing owns the
 offsets, the dead letters and the state records of the batches whose rows it carries: it inserts
 the rows, then writes the dead letters and the state records (the latest value per key), flushes
-the producer and commits the offsets, so the committed offset never passes an event whose row or state record is not stored,
-and the state topic never holds an event whose rows are not stored; landings run in order. A
+the producer and commits the offsets, so the committed offset never passes an event whose row or
+state record is not stored, and the state topic never holds an event whose rows are not stored; landings run in order. A
 rebalance or a clean stop waits for the landing in flight, then lands and commits what is
 pending. A crash replays everything not committed: from the previous state if the state records
 were not written (every row comes again), or as duplicates whose rows have landed (emitted again
