@@ -31,6 +31,7 @@ from typing import Any
 import orjson
 
 from bench import chdb_query
+from bench.rate_sender import TickSender
 from bench.stack import Stack, rss_mb
 from pipeline.live.live_view import OFFERED
 
@@ -160,6 +161,7 @@ async def _latency_run(stack: Stack, background: list[dict], rate: int, seconds:
 
     producer = AIOKafkaProducer(bootstrap_servers=stack.bootstrap, acks="all", linger_ms=1)
     await producer.start()
+    sender = await TickSender.for_topic(producer, stack.events_topic)
     async with websockets.connect(stack.ws_url + f"&queue={PROBE_QUEUE}", max_size=None) as ws:
         task = asyncio.create_task(reader(ws))
         live_task = asyncio.create_task(live_reader())
@@ -195,13 +197,14 @@ async def _latency_run(stack: Stack, background: list[dict], rate: int, seconds:
                 for e in batch:
                     if e["type"] == "contact.created" and e["data"].get("queue") == PROBE_QUEUE:
                         sent.append(time.time())
-                    await producer.send(stack.events_topic, orjson.dumps(e), key=e["subject"].encode())
+                    await sender.add(e["subject"].encode(), orjson.dumps(e))
+                await sender.send()
                 total += len(batch)
                 ticks += 1
                 # fixed rate: sleep until the next tick's due time
                 due = t0 + ticks * tick
                 await asyncio.sleep(max(0.0, due - time.perf_counter()))
-            await producer.flush()
+            await sender.drain()
             deadline = time.time() + 10
             while seen < len(sent) and time.time() < deadline:
                 await asyncio.sleep(0.05)

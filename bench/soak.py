@@ -88,6 +88,7 @@ async def _soak(stack, minutes: float, rate: int, log, broker_pid: int | None = 
     from aiokafka import AIOKafkaProducer
 
     from bench.pipeline_bench import PROBE_QUEUE, _iso
+    from bench.rate_sender import TickSender
     from bench.run import SIM_START
     from bench.stack import cpu_sample, rss_mb
     from pipeline.simulator import SimConfig, simulate
@@ -119,6 +120,7 @@ async def _soak(stack, minutes: float, rate: int, log, broker_pid: int | None = 
     samples: list[dict] = []
     producer = AIOKafkaProducer(bootstrap_servers=stack.bootstrap, acks="all", linger_ms=1)
     await producer.start()
+    sender = await TickSender.for_topic(producer, stack.events_topic)
     async with websockets.connect(stack.ws_url + f"&queue={PROBE_QUEUE}", max_size=None) as ws:
         task = asyncio.create_task(reader(ws))
         tick, probe_every = 0.01, 5
@@ -164,17 +166,18 @@ async def _soak(stack, minutes: float, rate: int, log, broker_pid: int | None = 
                         created, gone = probe_events(f"probe-{run_id}-{len(sent)}", time.time())
                         sent.append(time.time())
                         for e in (created, gone):
-                            await producer.send(stack.events_topic, orjson.dumps(e), key=e["subject"].encode())
+                            await sender.add(e["subject"].encode(), orjson.dumps(e))
                     else:
                         e = next(background)
-                        await producer.send(stack.events_topic, orjson.dumps(e), key=e["subject"].encode())
+                        await sender.add(e["subject"].encode(), orjson.dumps(e))
+                await sender.send()
                 total += per_tick
                 ticks += 1
                 if time.perf_counter() - t0 >= next_sample:
                     await sample()
                 due = t0 + ticks * tick
                 await asyncio.sleep(max(0.0, due - time.perf_counter()))
-            await producer.flush()
+            await sender.drain()
             if len(samples) < round(minutes):  # the last minute ends with the loop
                 await sample()
         finally:
