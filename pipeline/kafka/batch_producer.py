@@ -22,6 +22,8 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from aiokafka.partitioner import DefaultPartitioner
 
+from pipeline.kafka.record_batches import send_batches
+
 log = logging.getLogger(__name__)
 
 
@@ -104,22 +106,10 @@ class BatchProducer:
         return p
 
     async def _send_all(self, records) -> None:
-        pr = self._producer
-        open_batches: dict[tuple[str, int], object] = {}
-        futures = []
+        by_partition: dict[tuple[str, int], list] = {}
         for topic, key, value, headers in records:
-            p = await self._partition(topic, key)
-            batch = open_batches.get((topic, p))
-            if batch is None:
-                batch = open_batches[(topic, p)] = pr.create_batch()
-            if batch.append(timestamp=None, key=key, value=value, headers=headers) is None:  # full
-                futures.append(await pr.send_batch(batch, topic, partition=p))
-                batch = open_batches[(topic, p)] = pr.create_batch()
-                if batch.append(timestamp=None, key=key, value=value, headers=headers) is None:
-                    raise ValueError(f"a record of {len(value)} bytes does not fit in a batch")
-        for (topic, p), batch in open_batches.items():
-            futures.append(await pr.send_batch(batch, topic, partition=p))
-        await asyncio.gather(*futures)
+            by_partition.setdefault((topic, await self._partition(topic, key)), []).append((key, value, headers))
+        await send_batches(self._producer, by_partition)
 
     def discard(self) -> None:
         """Forget unsent records (after StoppedWaitingForKafka: the caller re-reads them later)."""
