@@ -1,51 +1,64 @@
--- Conversations report headline numbers over one range (also run for the previous period).
+-- Conversations report in one scan: the headline numbers of the previous period and of the
+-- report's period, the busiest times and the tags. contact_measures covers both periods
+-- (from_ms = the previous period's start, to_ms = the report's end); `period` says which one a
+-- contact is in (0 = previous, 1 = the report's, split at current_from_ms). Each headline
+-- aggregate is its -Resample(0, 2, 1) twin: an array [previous, current], where a period without
+-- contacts gets exactly what the plain aggregate gives over no rows (0, NaN, empty arrays).
+-- One scan instead of four: the contacts are read through FINAL and their repeat-contact window
+-- computed once (bench part 5).
 -- Buckets: response times over every element of response_times_s; handle time over contacts
 -- with handle time (has_handle_time). Upper bounds are exclusive (15m bucket = [0, 900)); the
 -- bounds are parameters (reports.RESPONSE_BUCKETS / HANDLE_BUCKETS).
+-- Busiest times: contacts of the report's period per weekday (1 = Monday) * 100 + hour, in {tz};
+-- tags: per tag (a conversation with two tags counts once under each). Both as (keys, counts).
 -- Per-contact values come from contact_measures.sql (the one definition of each, including the
 -- SL clock, the resolution target and the resolution SLA flags of issue 14).
+WITH toUInt8(created >= fromUnixTimestamp64Milli({current_from_ms:Int64}, 'UTC')) AS period
 SELECT
-    count() AS conversations,
-    uniqExactIf(customer, customer != '') AS customers,
-    countIf(customer != '') AS conversations_with_customer,
-    sum(replies) AS replies_total,
-    countIf(is_closed = 1) AS closed_n,
-    sumIf(replies, is_closed = 1) AS replies_closed,
-    toUInt64(sum(is_resolved_on_first_reply)) AS resolved_first_reply,
-    count(first_response_s) AS first_responses,
-    avg(first_response_s) AS first_response_avg_s,
-    quantilesExactInclusive(0.5, 0.9)(first_response_s) AS first_response_q,
-    toUInt64(sum(is_first_response_within_sl)) AS first_responses_within_sla,
-    sum(length(response_times_s)) AS responses,
-    avgArray(response_times_s) AS response_avg_s,
-    quantilesExactInclusiveArray(0.5, 0.9)(response_times_s) AS response_q,
-    toUInt64(sum(has_handle_time)) AS handled,
-    avgIf(handle_s, has_handle_time = 1) AS handle_avg_s,
-    quantilesExactInclusiveIf(0.5, 0.9)(handle_s, has_handle_time = 1) AS handle_q,
-    avg(resolution_s) AS resolution_avg_s,
-    quantilesExactInclusive(0.5, 0.9)(resolution_s) AS resolution_q,
-    toUInt64(sum(is_rated)) AS ratings,
-    avg(csat) AS csat_avg,
-    toUInt64(sum(is_rated_good)) AS ratings_good,
+    countResample(0, 2, 1)(period) AS conversations,
+    uniqExactIfResample(0, 2, 1)(customer, customer != '', period) AS customers,
+    countIfResample(0, 2, 1)(customer != '', period) AS conversations_with_customer,
+    sumResample(0, 2, 1)(replies, period) AS replies_total,
+    countIfResample(0, 2, 1)(is_closed = 1, period) AS closed_n,
+    sumIfResample(0, 2, 1)(replies, is_closed = 1, period) AS replies_closed,
+    sumResample(0, 2, 1)(toUInt64(is_resolved_on_first_reply), period) AS resolved_first_reply,
+    countResample(0, 2, 1)(first_response_s, period) AS first_responses,
+    avgResample(0, 2, 1)(first_response_s, period) AS first_response_avg_s,
+    quantilesExactInclusiveResample(0.5, 0.9, 0, 2, 1)(first_response_s, period) AS first_response_q,
+    sumResample(0, 2, 1)(toUInt64(is_first_response_within_sl), period) AS first_responses_within_sla,
+    sumResample(0, 2, 1)(length(response_times_s), period) AS responses,
+    avgArrayResample(0, 2, 1)(response_times_s, period) AS response_avg_s,
+    quantilesExactInclusiveArrayResample(0.5, 0.9, 0, 2, 1)(response_times_s, period) AS response_q,
+    sumResample(0, 2, 1)(toUInt64(has_handle_time), period) AS handled,
+    avgIfResample(0, 2, 1)(handle_s, has_handle_time = 1, period) AS handle_avg_s,
+    quantilesExactInclusiveIfResample(0.5, 0.9, 0, 2, 1)(handle_s, has_handle_time = 1, period) AS handle_q,
+    avgResample(0, 2, 1)(resolution_s, period) AS resolution_avg_s,
+    quantilesExactInclusiveResample(0.5, 0.9, 0, 2, 1)(resolution_s, period) AS resolution_q,
+    sumResample(0, 2, 1)(toUInt64(is_rated), period) AS ratings,
+    avgResample(0, 2, 1)(csat, period) AS csat_avg,
+    sumResample(0, 2, 1)(toUInt64(is_rated_good), period) AS ratings_good,
     -- business-hours twins (issue 14): same contacts, business seconds
-    avg(first_response_business_s) AS first_response_business_avg_s,
-    quantilesExactInclusive(0.5, 0.9)(first_response_business_s) AS first_response_business_q,
-    avgArray(response_times_business_s) AS response_business_avg_s,
-    quantilesExactInclusiveArray(0.5, 0.9)(response_times_business_s) AS response_business_q,
-    avgIf(handle_business_s, has_handle_time = 1) AS handle_business_avg_s,
-    quantilesExactInclusiveIf(0.5, 0.9)(handle_business_s, has_handle_time = 1) AS handle_business_q,
-    avg(resolution_business_s) AS resolution_business_avg_s,
-    quantilesExactInclusive(0.5, 0.9)(resolution_business_s) AS resolution_business_q,
-    avgIf(wait_business_s, is_answered = 1 AND wait_s IS NOT NULL) AS asa_business_avg_s,
-    avgIf(wait_s, is_answered = 1 AND wait_s IS NOT NULL) AS asa_avg_s,
+    avgResample(0, 2, 1)(first_response_business_s, period) AS first_response_business_avg_s,
+    quantilesExactInclusiveResample(0.5, 0.9, 0, 2, 1)(first_response_business_s, period) AS first_response_business_q,
+    avgArrayResample(0, 2, 1)(response_times_business_s, period) AS response_business_avg_s,
+    quantilesExactInclusiveArrayResample(0.5, 0.9, 0, 2, 1)(response_times_business_s, period) AS response_business_q,
+    avgIfResample(0, 2, 1)(handle_business_s, has_handle_time = 1, period) AS handle_business_avg_s,
+    quantilesExactInclusiveIfResample(0.5, 0.9, 0, 2, 1)(handle_business_s, has_handle_time = 1, period) AS handle_business_q,
+    avgResample(0, 2, 1)(resolution_business_s, period) AS resolution_business_avg_s,
+    quantilesExactInclusiveResample(0.5, 0.9, 0, 2, 1)(resolution_business_s, period) AS resolution_business_q,
+    avgIfResample(0, 2, 1)(wait_business_s, is_answered = 1 AND wait_s IS NOT NULL, period) AS asa_business_avg_s,
+    avgIfResample(0, 2, 1)(wait_s, is_answered = 1 AND wait_s IS NOT NULL, period) AS asa_avg_s,
     -- resolution SLA: closed contacts of queues with a target, resolved within it
-    toUInt64(sum(is_resolution_targeted)) AS resolutions_targeted,
-    toUInt64(sum(is_resolved_within_target)) AS resolved_within_target,
-    toUInt64(sum(is_resolved_within_target_business)) AS resolved_within_target_business,
-    toUInt64(sum(is_repeat)) AS repeat_contacts,
-    -- buckets: the per-contact response_bucket_counts / handle_bucket of contact_measures.sql
-    -- (the contacts list filters on the same columns); empty when no contact matches
-    sumForEach(response_bucket_counts) AS response_buckets,
-    sumForEach(arrayMap(i -> toUInt64(handle_bucket = i), arrayEnumerate({handle_bounds:Array(Float64)}))) AS handle_buckets
+    sumResample(0, 2, 1)(toUInt64(is_resolution_targeted), period) AS resolutions_targeted,
+    sumResample(0, 2, 1)(toUInt64(is_resolved_within_target), period) AS resolved_within_target,
+    sumResample(0, 2, 1)(toUInt64(is_resolved_within_target_business), period) AS resolved_within_target_business,
+    sumResample(0, 2, 1)(toUInt64(is_repeat), period) AS repeat_contacts,
+    -- buckets of the report's period: the per-contact response_bucket_counts / handle_bucket of
+    -- contact_measures.sql (the contacts list filters on the same columns); empty when no contact matches
+    sumForEachIf(response_bucket_counts, period = 1) AS response_buckets,
+    sumForEachIf(arrayMap(i -> toUInt64(handle_bucket = i), arrayEnumerate({handle_bounds:Array(Float64)})),
+                 period = 1) AS handle_buckets,
+    sumMapIf([toUInt16(local_weekday * 100 + local_hour)], [toUInt64(1)], period = 1) AS busiest,
+    sumMapIf(tags, arrayResize([toUInt64(1)], length(tags), toUInt64(1)), period = 1) AS tags
 FROM {{contact_measures}}
 SETTINGS do_not_merge_across_partitions_select_final = 1

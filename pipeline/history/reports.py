@@ -369,6 +369,11 @@ def _headline(r: dict[str, Any], days: float) -> dict[str, Any]:
     }
 
 
+# conversations.sql columns of the report's period only; every other column is a pair
+# [previous, current]
+_CURRENT_ONLY = frozenset({"response_buckets", "handle_buckets", "busiest", "tags"})
+
+
 def conversations_report(client: Any, params: ReportParams,
                          thresholds: dict[tuple[str, str], float] | None = None,
                          channel_defaults: dict[str, float] | None = None,
@@ -377,19 +382,23 @@ def conversations_report(client: Any, params: ReportParams,
     thresholds = {**qs_q, **(thresholds or {})}
     channel_defaults = {**qs_c, **(channel_defaults or {})}
     clocks = clocks_from(queue_settings)
-    qp = params.query_parameters(thresholds, channel_defaults, clocks)
-    head = run_query(client, "conversations", qp)[0]
     prev = params.previous()
-    prev_head = run_query(client, "conversations", prev.query_parameters(thresholds, channel_defaults, clocks))[0]
+    qp = params.query_parameters(thresholds, channel_defaults, clocks)
+    # one scan of both periods (conversations.sql): they are adjacent, the previous one first
+    assert prev.end_utc == params.start_utc, "the previous period ends where the report's begins"
+    both = {**qp, "from_ms": prev.query_parameters()["from_ms"], "current_from_ms": qp["from_ms"]}
+    row = run_query(client, "conversations", both)[0]
+    head, prev_head = ({k: (v if k in _CURRENT_ONLY else v[period]) for k, v in row.items()} for period in (1, 0))
     out = {"report": "conversations", "params": params.echo(), **_headline(head, params.days)}
     # sumForEach over no contacts is an empty array: every bucket 0
     out["response_time_buckets"] = {k: int(v) for k, v in
                                      zip(RESPONSE_BUCKETS, head["response_buckets"] or [0] * len(RESPONSE_BUCKETS))}
     out["handle_time_buckets"] = {k: int(v) for k, v in
                                    zip(HANDLE_BUCKETS, head["handle_buckets"] or [0] * len(HANDLE_BUCKETS))}
-    out["busiest"] = [{"weekday": r["weekday"], "hour": r["hour"], "conversations": r["conversations"]}
-                      for r in run_query(client, "busiest", qp)]
-    out["tags"] = [{"tag": r["tag"], "conversations": r["conversations"]} for r in run_query(client, "tags", qp)]
+    out["busiest"] = [{"weekday": cell // 100, "hour": cell % 100, "conversations": int(n)}
+                      for cell, n in zip(*head["busiest"])]
+    out["tags"] = sorted(({"tag": tag, "conversations": int(n)} for tag, n in zip(*head["tags"])),
+                         key=lambda t: (-t["conversations"], t["tag"]))
     out["previous"] = {"from": prev.echo()["from"], "to": prev.echo()["to"], **_headline(prev_head, prev.days)}
     return out
 

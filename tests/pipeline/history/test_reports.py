@@ -354,3 +354,17 @@ def test_dst_days_have_23_or_25_hours_of_intervals(ch, day, hours):
         assert len(starts) == len(set(starts)) == hours * per_hour
         assert sum(row["offered"] for row in r["rows"]) == hours * 4
         assert all(row["offered"] == 4 // per_hour for row in r["rows"])
+
+
+def test_previous_period_figures_equal_that_period_s_own_report(conv_db):
+    # conversations.sql computes both periods in one scan: the previous period's figures must be
+    # what a report of that period alone shows, figure by figure
+    r = reports.conversations_report(conv_db, parse_params({"from": "2024-03-04", "to": "2024-03-04"}))
+    alone = reports.conversations_report(conv_db, parse_params({"from": "2024-03-03", "to": "2024-03-03"}))
+    headline = reports._flatten({k: v for k, v in alone.items() if k not in reports._NOT_HEADLINE})
+    assert headline["conversations"] >= 1 and headline["first_response_s.mean"] is not None
+    previous = reports._flatten({k: v for k, v in r["previous"].items() if k not in ("from", "to")})
+    assert previous == pytest.approx(headline)
+    # and the other way round: the report's own figures do not include the previous period's
+    later = reports.conversations_report(conv_db, parse_params({"from": "2024-03-05", "to": "2024-03-05"}))
+    assert later["previous"]["conversations"] == r["conversations"]
