@@ -337,7 +337,18 @@ def query_rows(client: Any, sql: str, parameters: dict[str, Any] | None = None,
     except OperationalError as exc:
         raise _unavailable(client, exc) from exc
     names = result.column_names
-    return [{n: _clean(v) for n, v in zip(names, row)} for row in result.result_rows]
+    # NaN/inf can only be in float columns (or arrays of floats): clean those, pass the rest as
+    # they are (a 22k-row report spent two thirds of its Python time cleaning every value)
+    columns = [_clean_column(column, typ.name) for column, typ in zip(result.result_columns, result.column_types)]
+    return [dict(zip(names, row)) for row in zip(*columns)]
+
+
+def _clean_column(column: Any, type_name: str) -> Any:
+    if "Float" not in type_name:
+        return column
+    if type_name.startswith(("Float", "Nullable(Float")):
+        return [v if v is None or math.isfinite(v) else None for v in column]
+    return [_clean(v) for v in column]
 
 
 _MEMORY_TRACKED_SQL = Path(__file__).resolve().parents[2] / "clickhouse" / "queries" / "memory_tracked.sql"
