@@ -119,19 +119,20 @@ def versions(client) -> list[dict]:
 
 # -- what-if ------------------------------------------------------------------------------------
 
-_FROM_CONTACTS = re.compile(r"\bFROM\s+contacts\s+FINAL\b")
+_FROM_CONTACTS = re.compile(r"\bFROM\s+contacts(\s+AS\s+\w+)?\s+FINAL\b")
 
 
 class _Redirected:
     """A client whose report queries read `table` instead of `contacts` (every report reads
-    `FROM contacts FINAL`); everything else is the wrapped client's."""
+    `FROM contacts [AS alias] FINAL`); everything else is the wrapped client's."""
 
     def __init__(self, client, table: str):
         self._client = client
         self._table = table
 
     def query(self, sql: str, *args, **kwargs):
-        return self._client.query(_FROM_CONTACTS.sub(f"FROM {self._table} FINAL", sql), *args, **kwargs)
+        return self._client.query(_FROM_CONTACTS.sub(lambda m: f"FROM {self._table}{m.group(1) or ''} FINAL", sql),
+                                  *args, **kwargs)
 
     def __getattr__(self, name):
         return getattr(self._client, name)
