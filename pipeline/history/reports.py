@@ -307,6 +307,10 @@ def _queue_metrics(sums: dict[str, Any], policy: Any = None) -> dict[str, Any]:
     }
 
 
+# the queues report counts nothing of a customer's next contact: no window, no join for it
+_WITHOUT_NEXT_CONTACT = (("contacts_in_range", "contacts_in_range_no_next"),)
+
+
 def queues_report(client: Any, params: ReportParams,
                   thresholds: dict[tuple[str, str], float] | None = None,
                   channel_defaults: dict[str, float] | None = None,
@@ -315,7 +319,7 @@ def queues_report(client: Any, params: ReportParams,
     ``queue_settings`` (QueueSettings) supplies thresholds and each queue's SL formula;
     explicit ``thresholds`` / ``channel_defaults`` override it."""
     qs_q, qs_c = thresholds_from(queue_settings)
-    raw = run_query(client, "queues", params.query_parameters(
+    raw = clickhouse_store.query_rows(client, load_query("queues", _WITHOUT_NEXT_CONTACT), params.query_parameters(
         {**qs_q, **(thresholds or {})}, {**qs_c, **(channel_defaults or {})}, clocks_from(queue_settings)))
     zone = params.zone
     rows = [{"queue": r["queue"], "channel": r["channel_name"], "start": _iso(r["start_epoch"], zone),

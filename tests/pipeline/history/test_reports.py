@@ -368,3 +368,20 @@ def test_previous_period_figures_equal_that_period_s_own_report(conv_db):
     # and the other way round: the report's own figures do not include the previous period's
     later = reports.conversations_report(conv_db, parse_params({"from": "2024-03-05", "to": "2024-03-05"}))
     assert later["previous"]["conversations"] == r["conversations"]
+
+
+def test_the_queues_report_s_base_has_the_same_rows_without_the_next_contact(conv_db):
+    # queues.sql reads contacts_in_range_no_next.sql: the same rows and columns as
+    # contacts_in_range.sql but for the next contact, so a queues figure and its drill-down list
+    # (which reads contacts_in_range) count the same contacts
+    qp = parse_params({"from": "2024-03-01", "to": "2024-03-05"}).query_parameters()
+    next_cols = ("next_contact_created", "next_contact_id", "next_contact_queue")
+
+    def rows(name):
+        got = store.query_rows(conv_db, f"SELECT * FROM ({reports.load_query(name)}) ORDER BY contact_id", qp)
+        return [{k: v for k, v in r.items() if k not in next_cols} for r in got], [tuple(r[c] for c in next_cols) for r in got]
+
+    with_next, nexts = rows("contacts_in_range")
+    without, nones = rows("contacts_in_range_no_next")
+    assert len(with_next) >= 5 and with_next == without
+    assert set(nones) == {(None, None, None)} and any(n != (None, None, None) for n in nexts)
