@@ -96,7 +96,9 @@ def bench_pipeline_throughput(bootstrap: str, events: list[dict], partitions: in
             "wall_seconds_to_lag_0": round(done - first["t"], 3), "worker_rss_mb_after": rss.get("rss_mb"),
             "worker_peak_rss_mb": rss.get("peak_rss_mb"),
             "notes": f"tablero up (1 worker, chDB); rate from ingested_at of first/last batch; "
-                     f"{stats['ids']:,} distinct events landed",
+                     f"{stats['ids']:,} distinct events landed"
+                     + ("" if span > 0 else "; every event landed at once (one landing of up to "
+                        "TABLERO_BATCH_MAX): too few events to time, use --n 100000 or more"),
         }
     finally:
         _cleanup(stack)
