@@ -26,7 +26,7 @@ SELECT
     is_answered, is_abandoned, is_short_abandoned, is_open, is_closed, is_within_sl,
     is_first_response_within_sl, is_aht_counted, has_handle_time, is_resolved_on_first_reply,
     if({response_bucket:UInt8} = 0, toUInt64(length(response_times_s)),
-       response_bucket_counts[{response_bucket:UInt8}]) AS matching_responses
+       toUInt64(countEqual(response_bucket_ids, {response_bucket:UInt8}))) AS matching_responses
 FROM {{contact_measures}}
 WHERE multiIf({outcome:String} = '', 1,
               {outcome:String} = 'answered', is_answered,
@@ -50,7 +50,7 @@ WHERE multiIf({outcome:String} = '', 1,
   AND ({final_agent:String} = '' OR agent = {final_agent:String})
   AND ({weekday:Int8} = -1 OR local_weekday = {weekday:Int8})
   AND ({hour:Int8} = -1 OR local_hour = {hour:Int8})
-  AND ({response_bucket:UInt8} = 0 OR response_bucket_counts[{response_bucket:UInt8}] > 0)
+  AND ({response_bucket:UInt8} = 0 OR has(response_bucket_ids, {response_bucket:UInt8}))
   AND ({handle_bucket:UInt8} = 0 OR handle_bucket = {handle_bucket:UInt8})
   AND {{contact_repeat_filter}}
   AND arrayAll((k, op, v) -> ifNull(multiIf(op = 'gt', durations[k] > v, op = 'gte', durations[k] >= v,

@@ -65,13 +65,11 @@ SELECT
     toUInt8(ifNull(csat >= 4, 0)) AS is_rated_good,
     -- closed with no agent reply (the staff report)
     toUInt8(is_closed = 1 AND replies = 0) AS is_closed_without_reply,
-    -- response-time buckets: per bucket i, how many of the contact's responses fall in
-    -- [response_bounds[i], response_bounds[i + 1]) (the first bucket open below, the last above)
-    arrayMap(i -> toUInt64(arrayCount(x -> (i = 1 OR x >= {response_bounds:Array(Float64)}[i])
-                                        AND (i = length({response_bounds:Array(Float64)})
-                                             OR x < {response_bounds:Array(Float64)}[i + 1]),
-                                      response_times_s)),
-             arrayEnumerate({response_bounds:Array(Float64)})) AS response_bucket_counts,
+    -- response-time buckets: the bucket of each of the contact's responses (parallel to
+    -- response_times_s; a 1-based index into response_bounds, same rule as handle_bucket: the first
+    -- bucket open below, the last above). The report counts the ids, the list tests for one
+    arrayMap(x -> toUInt8(1 + arrayCount(b -> x >= b, arrayPopFront({response_bounds:Array(Float64)}))),
+             response_times_s) AS response_bucket_ids,
     -- handle-time bucket (1-based index into handle_bounds, same rule); 0 = no handle time
     if(has_handle_time = 1, toUInt8(1 + arrayCount(b -> handle_s >= b, arrayPopFront({handle_bounds:Array(Float64)}))),
        toUInt8(0)) AS handle_bucket,

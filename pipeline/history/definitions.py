@@ -128,8 +128,8 @@ MEASURES: dict[str, str] = {
     "is_rated": "the customer gave a CSAT score",
     "is_rated_good": "the CSAT score is 4 or 5",
     "is_closed_without_reply": "closed with no agent reply",
-    "response_bucket_counts": "per response-time bucket of the conversations report, how many of the "
-                              "contact's responses fall in it",
+    "response_bucket_ids": "per response (parallel to response_times_s), its response-time bucket of "
+                           "the conversations report (1 = the first)",
     "handle_bucket": "the handle-time bucket of the conversations report (1 = the first; 0 = no handle time)",
     "local_weekday": "weekday of creation in the report's time zone (1 = Monday): the busiest-times row",
     "local_hour": "hour of creation in the report's time zone: the busiest-times column",

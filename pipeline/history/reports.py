@@ -378,6 +378,12 @@ def _headline(r: dict[str, Any], days: float) -> dict[str, Any]:
 _CURRENT_ONLY = frozenset({"response_buckets", "handle_buckets", "busiest", "tags"})
 
 
+def _bucket_counts(labels: Any, ids_counts: tuple[list[int], list[int]]) -> dict[str, int]:
+    """Each bucket's count by label from sumMap's (1-based bucket ids, counts); missing ids are 0."""
+    counts = dict(zip(*ids_counts))
+    return {label: int(counts.get(i, 0)) for i, label in enumerate(labels, start=1)}
+
+
 def conversations_report(client: Any, params: ReportParams,
                          thresholds: dict[tuple[str, str], float] | None = None,
                          channel_defaults: dict[str, float] | None = None,
@@ -394,13 +400,10 @@ def conversations_report(client: Any, params: ReportParams,
     row = run_query(client, "conversations", both)[0]
     head, prev_head = ({k: (v if k in _CURRENT_ONLY else v[period]) for k, v in row.items()} for period in (1, 0))
     out = {"report": "conversations", "params": params.echo(), **_headline(head, params.days)}
-    # sumForEach over no contacts is an empty array: every bucket 0
-    out["response_time_buckets"] = {k: int(v) for k, v in
-                                     zip(RESPONSE_BUCKETS, head["response_buckets"] or [0] * len(RESPONSE_BUCKETS))}
-    out["handle_time_buckets"] = {k: int(v) for k, v in
-                                   zip(HANDLE_BUCKETS, head["handle_buckets"] or [0] * len(HANDLE_BUCKETS))}
-    out["busiest"] = [{"weekday": cell // 100, "hour": cell % 100, "conversations": int(n)}
-                      for cell, n in zip(*head["busiest"])]
+    out["response_time_buckets"] = _bucket_counts(RESPONSE_BUCKETS, head["response_buckets"])
+    out["handle_time_buckets"] = _bucket_counts(HANDLE_BUCKETS, head["handle_buckets"])
+    out["busiest"] = [{"weekday": cell // 24 + 1, "hour": cell % 24, "conversations": int(n)}
+                      for cell, n in enumerate(head["busiest"]) if n]
     out["tags"] = sorted(({"tag": tag, "conversations": int(n)} for tag, n in zip(*head["tags"])),
                          key=lambda t: (-t["conversations"], t["tag"]))
     out["previous"] = {"from": prev.echo()["from"], "to": prev.echo()["to"], **_headline(prev_head, prev.days)}
