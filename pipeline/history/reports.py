@@ -373,9 +373,17 @@ def _headline(r: dict[str, Any], days: float) -> dict[str, Any]:
     }
 
 
-# conversations.sql columns of the report's period only; every other column is a pair
-# [previous, current]
-_CURRENT_ONLY = frozenset({"response_buckets", "handle_buckets", "busiest", "tags"})
+def _period_rows(client: Any, both: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """conversations.sql's rows of (the report's period, the previous one). The query gives a row
+    per period that has contacts; a period without any gets what each aggregate gives over no
+    rows, from the same SQL over an empty range with `period` constant (split_periods = 0)."""
+    rows = {r.pop("period"): r for r in run_query(client, "conversations", {**both, "split_periods": 1})}
+    if len(rows) < 2:
+        empty = run_query(client, "conversations", {**both, "split_periods": 0, "from_ms": both["to_ms"],
+                                                   "current_from_ms": both["to_ms"]})[0]
+        empty.pop("period")
+        rows = {0: rows.get(0, empty), 1: rows.get(1, empty)}
+    return rows[1], rows[0]
 
 
 def _bucket_counts(labels: Any, ids_counts: tuple[list[int], list[int]]) -> dict[str, int]:
@@ -397,8 +405,7 @@ def conversations_report(client: Any, params: ReportParams,
     # one scan of both periods (conversations.sql): they are adjacent, the previous one first
     assert prev.end_utc == params.start_utc, "the previous period ends where the report's begins"
     both = {**qp, "from_ms": prev.query_parameters()["from_ms"], "current_from_ms": qp["from_ms"]}
-    row = run_query(client, "conversations", both)[0]
-    head, prev_head = ({k: (v if k in _CURRENT_ONLY else v[period]) for k, v in row.items()} for period in (1, 0))
+    head, prev_head = _period_rows(client, both)
     out = {"report": "conversations", "params": params.echo(), **_headline(head, params.days)}
     out["response_time_buckets"] = _bucket_counts(RESPONSE_BUCKETS, head["response_buckets"])
     out["handle_time_buckets"] = _bucket_counts(HANDLE_BUCKETS, head["handle_buckets"])
