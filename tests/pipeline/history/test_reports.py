@@ -370,6 +370,27 @@ def test_previous_period_figures_equal_that_period_s_own_report(conv_db):
     assert later["previous"]["conversations"] == r["conversations"]
 
 
+def test_a_period_without_contacts_shows_zeros_and_no_means(conv_db):
+    # conversations.sql has no row for a period without contacts: the report shows what each
+    # aggregate gives over no rows, for the report's period and for the previous one
+    empty_after = reports.conversations_report(conv_db, parse_params({"from": "2024-03-05", "to": "2024-03-05"}))
+    monday = reports.conversations_report(conv_db, parse_params({"from": "2024-03-04", "to": "2024-03-04"}))
+    empty_before = reports.conversations_report(conv_db, parse_params({"from": "2024-03-02", "to": "2024-03-02"}))
+    nothing = reports.conversations_report(conv_db, parse_params({"from": "2023-01-01", "to": "2023-01-31"}))
+    for r in (empty_after, empty_before["previous"], nothing, nothing["previous"]):
+        assert r["conversations"] == 0 and r["customers"] == 0 and r["closed"] == 0
+        assert r["first_response_s"] == {"mean": None, "p50": None, "p90": None, "count": 0}
+        assert r["csat"] == {"mean": None, "good_share": None, "ratings": 0}
+    for r in (empty_after, nothing):
+        assert set(r["response_time_buckets"].values()) == set(r["handle_time_buckets"].values()) == {0}
+        assert r["busiest"] == [] and r["tags"] == []
+    # the non-empty period next to an empty one keeps its own figures
+    strip = lambda r: reports._flatten({k: v for k, v in r.items() if k not in reports._NOT_HEADLINE})
+    assert strip(empty_after["previous"] | {"from": None, "to": None}) == pytest.approx(
+        strip(monday) | {"from": None, "to": None})
+    assert empty_before["conversations"] == 0 and strip(monday["previous"]) != strip(empty_before["previous"])
+
+
 def test_the_queues_report_s_base_has_the_same_rows_without_the_next_contact(conv_db):
     # queues.sql reads contacts_in_range_no_next.sql: the same rows and columns as
     # contacts_in_range.sql but for the next contact, so a queues figure and its drill-down list
