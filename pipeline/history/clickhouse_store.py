@@ -4,7 +4,8 @@
 - ``migrate(client, dir)``: applies ``NNNN_name.sql`` files in order, records them in
   ``schema_migrations``, refuses when an applied file changed.
 - ``insert_rows(client, table, rows, dedup_token)``: column-oriented insert of dict rows.
-- ``query_rows(client, sql, parameters)``: server-side parameterized query -> list of dicts.
+- ``query_rows(client, sql, parameters)``: server-side parameterized query -> list of dicts;
+  ``query_columns``: the same as columns by name.
 - ``count_rows(client)``: physical row counts per table for the status page.
 
 Every call is synchronous (chDB runs in-process); call from async code through a thread.
@@ -329,18 +330,28 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def query_rows(client: Any, sql: str, parameters: dict[str, Any] | None = None,
-               settings: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-    """Run a query with server-side parameters ({name:Type}); rows as dicts, NaN -> None."""
+def query_columns(client: Any, sql: str, parameters: dict[str, Any] | None = None,
+                  settings: dict[str, Any] | None = None) -> dict[str, Sequence[Any]]:
+    """Run a query with server-side parameters ({name:Type}); its columns by name, NaN -> None.
+    For results of many rows that are summed or reshaped column-wise (the queues report)."""
     try:
         result = client.query(sql, parameters=parameters or None, settings=settings or None)
     except OperationalError as exc:
         raise _unavailable(client, exc) from exc
-    names = result.column_names
     # NaN/inf can only be in float columns (or arrays of floats): clean those, pass the rest as
     # they are (a 22k-row report spent two thirds of its Python time cleaning every value)
-    columns = [_clean_column(column, typ.name) for column, typ in zip(result.result_columns, result.column_types)]
-    return [dict(zip(names, row)) for row in zip(*columns)]
+    # no rows: empty columns (an embedded store may also name none)
+    columns = result.result_columns or [[] for _ in result.column_names]
+    return {name: _clean_column(column, typ.name)
+            for name, column, typ in zip(result.column_names, columns, result.column_types)}
+
+
+def query_rows(client: Any, sql: str, parameters: dict[str, Any] | None = None,
+               settings: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Run a query with server-side parameters ({name:Type}); rows as dicts, NaN -> None."""
+    columns = query_columns(client, sql, parameters, settings)
+    names = list(columns)
+    return [dict(zip(names, row)) for row in zip(*columns.values())]
 
 
 def _clean_column(column: Any, type_name: str) -> Any:

@@ -289,21 +289,27 @@ def thresholds_from(queue_settings: Any) -> tuple[dict[tuple[str, str], float], 
     return per_queue, per_channel
 
 
-def _queue_metrics(sums: dict[str, Any], policy: Any = None) -> dict[str, Any]:
+def _queue_metrics(offered: int, answered: int, abandoned: int, short: int, within: int,
+                   wait_sum: float | None, wait_n: int, handle_sum: float | None, handle_n: int,
+                   wait_business_sum: float | None, handle_business_sum: float | None,
+                   policy: Any = None) -> dict[str, Any]:
+    """A queues row's (or the total's) figures from its sums (queues.sql's columns, in the order of
+    _QUEUE_SUMS); ``policy`` (QueueSettings.for_queue) says the service level's denominator.
+    Called once per row (22k rows for 30 days by 15 minutes at 10M events): positional sums and
+    plain divisions (a dict of sums per row and a helper per ratio took half the report's Python
+    time). A sum is NULL when it summed no value (no business time)."""
     if policy is not None:
-        sl_den = policy.sl_denominator(sums["answered_n"], sums["abandoned_n"], sums["short_abandoned"],
-                                       sums["offered"])
+        sl_den = policy.sl_denominator(answered, abandoned, short, offered)
     else:
-        sl_den = sums["answered_n"] + sums["abandoned_n"] - sums["short_abandoned"]
+        sl_den = answered + abandoned - short
     return {
-        "offered": int(sums["offered"]), "answered": int(sums["answered_n"]),
-        "abandoned": int(sums["abandoned_n"]), "short_abandoned": int(sums["short_abandoned"]),
-        "answered_within_sl": int(sums["answered_within_sl"]),
-        "asa_s": _ratio(sums["wait_sum_s"], sums["wait_n"]),
-        "aht_s": _ratio(sums["handle_sum_s"], sums["handle_n"]),
-        "service_level": _ratio(sums["answered_within_sl"], sl_den),
-        "asa_business_s": _ratio(sums["wait_business_sum_s"], sums["wait_n"]),
-        "aht_business_s": _ratio(sums["handle_business_sum_s"], sums["handle_n"]),
+        "offered": offered, "answered": answered, "abandoned": abandoned,
+        "short_abandoned": short, "answered_within_sl": within,
+        "asa_s": wait_sum / wait_n if wait_n and wait_sum is not None else None,
+        "aht_s": handle_sum / handle_n if handle_n and handle_sum is not None else None,
+        "service_level": within / sl_den if sl_den else None,
+        "asa_business_s": wait_business_sum / wait_n if wait_n and wait_business_sum is not None else None,
+        "aht_business_s": handle_business_sum / handle_n if handle_n and handle_business_sum is not None else None,
     }
 
 
@@ -319,15 +325,28 @@ def queues_report(client: Any, params: ReportParams,
     ``queue_settings`` (QueueSettings) supplies thresholds and each queue's SL formula;
     explicit ``thresholds`` / ``channel_defaults`` override it."""
     qs_q, qs_c = thresholds_from(queue_settings)
-    raw = clickhouse_store.query_rows(client, load_query("queues", _WITHOUT_NEXT_CONTACT), params.query_parameters(
+    cols = clickhouse_store.query_columns(client, load_query("queues", _WITHOUT_NEXT_CONTACT), params.query_parameters(
         {**qs_q, **(thresholds or {})}, {**qs_c, **(channel_defaults or {})}, clocks_from(queue_settings)))
-    zone = params.zone
-    rows = [{"queue": r["queue"], "channel": r["channel_name"], "start": _iso(r["start_epoch"], zone),
-             **_queue_metrics(r, queue_settings.for_queue(r["queue"], r["channel_name"]) if queue_settings else None),
-             "end": _iso(bucket_end(r["start_epoch"], params.by, zone), zone)}
-            for r in raw]
-    totals = {k: sum(r[k] or 0 for r in raw) for k in _QUEUE_SUMS}
-    return {"report": "queues", "params": params.echo(), "rows": rows, "total": _queue_metrics(totals)}
+    zone, by = params.zone, params.by
+    policies: dict[tuple[str, str], Any] = {}  # one lookup per queue and channel, not per row
+
+    def policy(queue: str, channel: str) -> Any:
+        if queue_settings is None:
+            return None
+        if (queue, channel) not in policies:
+            policies[queue, channel] = queue_settings.for_queue(queue, channel)
+        return policies[queue, channel]
+
+    rows = []
+    column = lambda name: cols.get(name, ())  # noqa: E731 (no rows: the store may name no columns)
+    for queue, channel, start, *sums in zip(column("queue"), column("channel_name"), column("start_epoch"),
+                                            *(column(k) for k in _QUEUE_SUMS)):
+        rows.append({"queue": queue, "channel": channel, "start": _iso(start, zone),
+                     **_queue_metrics(*sums, policy=policy(queue, channel)),
+                     "end": _iso(bucket_end(start, by, zone), zone)})
+    # sums of the rows' sums (filter: NULL and 0 add nothing)
+    total = _queue_metrics(*(sum(filter(None, column(k))) for k in _QUEUE_SUMS))
+    return {"report": "queues", "params": params.echo(), "rows": rows, "total": total}
 
 
 # ------------------------------------------------------------------------------- conversations
