@@ -21,7 +21,7 @@ import io
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Sequence
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -313,6 +313,10 @@ def _queue_metrics(offered: int, answered: int, abandoned: int, short: int, with
     }
 
 
+def _no_policy(queue: str, channel: str) -> None:
+    return None
+
+
 # the queues report counts nothing of a customer's next contact: no window, no join for it
 _WITHOUT_NEXT_CONTACT = (("contacts_in_range", "contacts_in_range_no_next"),)
 
@@ -328,17 +332,13 @@ def queues_report(client: Any, params: ReportParams,
     cols = clickhouse_store.query_columns(client, load_query("queues", _WITHOUT_NEXT_CONTACT), params.query_parameters(
         {**qs_q, **(thresholds or {})}, {**qs_c, **(channel_defaults or {})}, clocks_from(queue_settings)))
     zone, by = params.zone, params.by
-    policies: dict[tuple[str, str], Any] = {}  # one lookup per queue and channel, not per row
+    # one policy lookup per queue and channel, not per row
+    policy = lru_cache(maxsize=None)(queue_settings.for_queue) if queue_settings is not None else _no_policy
 
-    def policy(queue: str, channel: str) -> Any:
-        if queue_settings is None:
-            return None
-        if (queue, channel) not in policies:
-            policies[queue, channel] = queue_settings.for_queue(queue, channel)
-        return policies[queue, channel]
+    def column(name: str) -> Sequence[Any]:
+        return cols.get(name, ())  # no rows: the store may name no columns
 
     rows = []
-    column = lambda name: cols.get(name, ())  # noqa: E731 (no rows: the store may name no columns)
     for queue, channel, start, *sums in zip(column("queue"), column("channel_name"), column("start_epoch"),
                                             *(column(k) for k in _QUEUE_SUMS)):
         rows.append({"queue": queue, "channel": channel, "start": _iso(start, zone),
