@@ -12,6 +12,11 @@
 -- with handle time (has_handle_time). Upper bounds are exclusive (15m bucket = [0, 900)); the
 -- bounds are parameters (reports.RESPONSE_BUCKETS / HANDLE_BUCKETS). Counted by bucket id with
 -- sumMap: a per-contact vector per bucket cost ~15% of this query at 10M events (bench part 5).
+-- Busiest times: contacts of the report's period per hour of the week in {tz}, 168 counts (cell
+-- (weekday - 1) * 24 + hour, weekday 1 = Monday); tags: per tag (a conversation with two tags
+-- counts once under each) as (keys, counts).
+-- Per-contact values come from contact_measures.sql (the one definition of each, including the
+-- SL clock, the resolution target and the resolution SLA flags of issue 14).
 WITH if({split_periods:UInt8} = 1, toUInt8(created >= fromUnixTimestamp64Milli({current_from_ms:Int64}, 'UTC')),
         toUInt8(0)) AS period
 SELECT
