@@ -32,7 +32,7 @@ import orjson
 
 from bench import chdb_query
 from bench.rate_sender import TickSender
-from bench.stack import Stack, rss_mb
+from bench.stack import Stack, cpu_sample, rss_mb
 from pipeline.live.live_view import OFFERED
 from pipeline.simulator.model import format_time
 
@@ -77,7 +77,11 @@ def bench_pipeline_throughput(bootstrap: str, events: list[dict], partitions: in
         create_topic(bootstrap, stack.events_topic, partitions)
         asyncio.run(produce(bootstrap, stack.events_topic, events))
         stack.start()
+        # CPU of the worker process (every thread) and of its main thread, from the API being up
+        # to lag 0: per event, a figure other load on a shared machine moves far less than events/s
+        cpu0 = cpu_sample({"worker": stack.proc.pid}, split={"worker": stack.proc.pid})
         done = stack.wait_lag_zero(timeout=max(120, n / 1000))
+        cpu1 = cpu_sample({"worker": stack.proc.pid}, split={"worker": stack.proc.pid})
         rss = rss_mb(stack.proc.pid)
         stack.stop()
         [stats], batches = chdb_query.run(
@@ -95,6 +99,9 @@ def bench_pipeline_throughput(bootstrap: str, events: list[dict], partitions: in
             "mean_batch": round(stats["rows"] / len(batches)),
             "wall_seconds_to_lag_0": round(done - first["t"], 3), "worker_rss_mb_after": rss.get("rss_mb"),
             "worker_peak_rss_mb": rss.get("peak_rss_mb"),
+            "worker_cpu_us_per_event": round((cpu1.processes["worker"] - cpu0.processes["worker"]) / n * 1e6, 1),
+            "worker_main_thread_cpu_us_per_event": round(
+                (cpu1.threads["worker:main"] - cpu0.threads["worker:main"]) / n * 1e6, 1),
             "notes": f"tablero up (1 worker, chDB); rate from ingested_at of first/last batch; "
                      f"{stats['ids']:,} distinct events landed"
                      + ("" if span > 0 else "; every event landed at once (one landing of up to "

@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import itertools
 import math
 import os
 import re
@@ -28,6 +29,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import clickhouse_connect
 import numpy as np
+import orjson
 from clickhouse_connect.driver import options as _cc_options
 from clickhouse_connect.driver.exceptions import OperationalError
 
@@ -226,12 +228,13 @@ _DATETIME64 = re.compile(r"^(?:Nullable\()?DateTime64\(([0-6])\b")
 _EPOCH_KINDS = frozenset({float, int, type(None)})
 
 
-def _epoch_ticks(col: list, digits: int) -> list | None:
+def _epoch_ticks(col: list, digits: int) -> np.ndarray | None:
     """Epoch seconds (float/int, None for NULL) -> DateTime64(digits) ticks for the whole column
     at once (numpy), the very ticks the general path gives (datetime.fromtimestamp: microseconds
     rounded half to even; clickhouse-connect: floor to the column's precision), at a tenth of
-    its cost: the worker lands every event's times. None when the column holds anything else
-    (datetimes, bools, infinities): those take the general path."""
+    its cost: the worker lands every event's times. -1 marks NULL (the contract's times start in
+    1970). None when the column holds anything else (datetimes, bools, infinities): those take
+    the general path."""
     if not set(map(type, col)) <= _EPOCH_KINDS:
         return None
     a = np.array(col, dtype=np.float64)  # None -> nan
@@ -241,10 +244,36 @@ def _epoch_ticks(col: list, digits: int) -> list | None:
     a[null] = 0.0
     whole = np.trunc(a)
     micros = whole.astype(np.int64) * 1_000_000 + np.round((a - whole) * 1e6).astype(np.int64)
-    out = (micros // 10 ** (6 - digits)).tolist()  # floor, as clickhouse-connect
-    for i in np.flatnonzero(null).tolist():
-        out[i] = None
-    return out
+    ticks = micros // 10 ** (6 - digits)  # floor, as clickhouse-connect
+    ticks[null] = -1
+    return ticks
+
+
+def _with_nulls(values: list, ticks: np.ndarray) -> list:
+    for i in np.flatnonzero(ticks == -1).tolist():
+        values[i] = None
+    return values
+
+
+def _native_datetimes(col: list, digits: int | None) -> list:
+    """A DateTime column as clickhouse-connect's Native writer takes it: ticks, or datetimes."""
+    ticks = _epoch_ticks(col, digits) if digits is not None else None
+    if ticks is None:
+        return [_to_datetime(v) for v in col]
+    return _with_nulls(ticks.tolist(), ticks)
+
+
+def _json_datetimes(col: list, digits: int | None) -> list | None:
+    """A DateTime64 column for JSONCompactColumns: the same ticks as seconds. A tick count over
+    10**digits with digits <= 3 is a decimal of at most 15 significant digits, so the float's
+    shortest form (what orjson writes) is that decimal and ClickHouse reads the tick back
+    exactly (an integer would be read as whole seconds). None: only the Native path can say."""
+    if digits is None or digits > 3:
+        return None
+    ticks = _epoch_ticks(col, digits)
+    if ticks is None:
+        return None
+    return _with_nulls((ticks / 10 ** digits).tolist(), ticks)
 
 
 def _to_datetime(value: Any) -> Any:
@@ -295,30 +324,79 @@ def insert_tuples(client: Any, table: str, names: Sequence[str], rows: list[tupl
 def insert_columns(client: Any, table: str, names: Sequence[str], columns: list[Sequence],
                    dedup_token: str | None = None) -> int:
     """Insert one column per name (equal lengths). DateTime columns accept float epoch seconds or
-    aware datetimes. Returns the number of rows sent."""
+    aware datetimes. Returns the number of rows sent.
+
+    Sent as JSONCompactColumns (one orjson call) whenever every value has a JSON form: ClickHouse
+    parses it in C++ without the GIL, where clickhouse-connect's Native writer encodes every
+    string in Python. Measured on the worker's rows (200,000 events, 20,000 a batch, a thread
+    spinning beside the insert as the worker's event loop does): the insert held the GIL for
+    0.34-0.48 s instead of 0.85-1.36 s, and took 2.4 instead of 3.9 s. The Native path remains
+    for what JSON cannot carry (datetimes, infinities, bytes, integers past 64 bits)."""
     if not columns or not len(columns[0]):
         return 0
     types = _types(client, table)
     unknown = [n for n in names if n not in types]
     if unknown:
         raise ValueError(f"table {table} has no column(s) {unknown}")
-    columns = list(columns)
-    for i, name in enumerate(names):
-        kind = types[name]
-        if "DateTime" in kind:
-            col = columns[i]
-            m = _DATETIME64.match(kind)
-            ticks = _epoch_ticks(col, int(m.group(1))) if m else None
-            columns[i] = ticks if ticks is not None else [_to_datetime(v) for v in col]
+    settings = insert_settings(client, dedup_token)
     try:
-        # Known column types: without them clickhouse-connect asks the server (DESCRIBE) on
-        # every insert, a round trip per table per batch on the worker's hot path.
-        client.insert(table, columns, column_names=list(names), column_oriented=True,
-                      column_type_names=[_sent_type(client, types[n]) for n in names],
-                      settings=insert_settings(client, dedup_token))
+        body = _json_columns(columns, [types[n] for n in names])
+        if body is not None:
+            client.raw_insert(table, list(names), insert_block=body, fmt="JSONCompactColumns",
+                              settings=settings)
+        else:
+            # Known column types: without them clickhouse-connect asks the server (DESCRIBE) on
+            # every insert, a round trip per table per batch on the worker's hot path.
+            client.insert(table, _native_columns(columns, [types[n] for n in names]),
+                          column_names=list(names), column_oriented=True,
+                          column_type_names=[_sent_type(client, types[n]) for n in names], settings=settings)
     except OperationalError as exc:
         raise _unavailable(client, exc) from exc
     return len(columns[0])
+
+
+def _datetime_digits(kind: str) -> int | None:
+    m = _DATETIME64.match(kind)
+    return int(m.group(1)) if m else None
+
+
+def _json_columns(columns: Sequence[Sequence], kinds: Sequence[str]) -> bytes | None:
+    """The columns as one JSONCompactColumns document, or None when a value has no JSON form:
+    a DateTime column of anything but epoch numbers, a non-finite float (orjson writes null),
+    or a value orjson refuses (bytes, lone surrogates, integers past 64 bits)."""
+    columns = list(columns)
+    for i, kind in enumerate(kinds):
+        if "DateTime" in kind:
+            col = _json_datetimes(list(columns[i]), _datetime_digits(kind))
+            if col is None:
+                return None
+            columns[i] = col
+        elif "Float" in kind and not _all_finite(columns[i], arrays=kind.startswith("Array(")):
+            return None
+    try:
+        return orjson.dumps(columns)
+    except orjson.JSONEncodeError:
+        return None
+
+
+def _all_finite(col: Sequence, arrays: bool) -> bool:
+    """False when a float of the column (or of its arrays) is NaN or infinite; None is NULL."""
+    try:
+        if arrays:
+            a = np.fromiter(itertools.chain.from_iterable(col), dtype=np.float64)
+            return bool(np.isfinite(a).all())
+        a = np.array(col, dtype=np.float64)  # None -> nan, hence the count
+    except (TypeError, ValueError):  # not numbers after all: orjson or ClickHouse will say
+        return True
+    return not np.isinf(a).any() and int(np.isnan(a).sum()) == list(col).count(None)
+
+
+def _native_columns(columns: Sequence[Sequence], kinds: Sequence[str]) -> list[Sequence]:
+    columns = list(columns)
+    for i, kind in enumerate(kinds):
+        if "DateTime" in kind:
+            columns[i] = _native_datetimes(list(columns[i]), _datetime_digits(kind))
+    return columns
 
 
 # ------------------------------------------------------------------------------------------ query

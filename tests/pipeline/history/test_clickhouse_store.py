@@ -140,7 +140,7 @@ def test_epoch_ticks_equal_the_datetime_path(values, digits):
     # clickhouse-connect's own DateTime64 ticks
     kind = get_from_name(f"Nullable(DateTime64({digits}, 'UTC'))")
     want = [None if v is None else kind._datetime64_ticks(store._to_datetime(v)) for v in values]
-    assert store._epoch_ticks(values, digits) == want
+    assert store._native_datetimes(values, digits) == want
 
 
 def test_epoch_ticks_leave_other_columns_to_the_general_path():
@@ -158,6 +158,43 @@ def test_epoch_and_datetime_times_land_alike(ch):
     store.insert_rows(ch, "events", [dict(ev, id="e-2", time=datetime.fromtimestamp(t, timezone.utc))])
     rows = store.query_rows(ch, "SELECT id, toUnixTimestamp64Milli(time) AS ms FROM events ORDER BY id")
     assert rows == [{"id": "e-1", "ms": 1_700_000_000_123}, {"id": "e-2", "ms": 1_700_000_000_123}]
+
+
+def test_json_times_land_as_the_native_ticks(ch):
+    # The JSON path writes DateTime64(3) ticks as seconds (a float): ClickHouse must read back the
+    # very tick the Native path sends, for whole seconds, milliseconds, and sub-millisecond values
+    # on both sides of a rounding tie, over the contract's whole range of times.
+    import random
+
+    rng = random.Random(5)
+    months = [m * 2_629_746 for m in rng.sample(range(1, 1559), 60)]  # the table's monthly parts
+    month = lambda: rng.choice(months) + 86_400  # noqa: E731 - a day in, whatever the month's length
+    times = [0.0, 1.0, 4_102_444_799.999, 1_700_000_000.0005, 1_700_000_000.0015]
+    times += [month() + rng.uniform(0, 26 * 86_400) for _ in range(3000)]
+    times += [month() + rng.randrange(0, 26 * 86_400_000) / 1000 for _ in range(3000)]
+    times += [month() + (rng.randrange(0, 26 * 86_400 * 10**7) + 0.5) / 10**7 for _ in range(3000)]
+    names = ["id", "type", "time", "subject", "source", "queue", "channel", "agent", "data"]
+    rows = [(f"e-{i:05d}", "contact.created", t, "c", "s", "q", "voice", "", "{}") for i, t in enumerate(times)]
+    assert store._json_columns(list(zip(*rows)), [store._types(ch, "events")[n] for n in names]) is not None
+    store.insert_tuples(ch, "events", names, rows)
+    got = store.query_rows(ch, "SELECT toUnixTimestamp64Milli(time) AS ms FROM events ORDER BY id")
+    assert [r["ms"] for r in got] == store._native_datetimes(times, 3)
+
+
+def test_values_json_cannot_carry_take_the_native_path(ch):
+    kinds = ["String", "Nullable(Float64)", "Array(Float64)", "DateTime64(3, 'UTC')"]
+    ok = [["a"], [None], [[1.5]], [1.0]]
+    assert store._json_columns(ok, kinds) is not None
+    for i, bad in [(1, [float("inf")]), (1, [float("nan")]), (2, [[1.0, float("-inf")]]), (0, [b"bytes"]),
+                   (0, ["\ud800"]), (3, [datetime(2024, 1, 1, tzinfo=timezone.utc)])]:
+        cols = list(ok)
+        cols[i] = bad
+        assert store._json_columns(cols, kinds) is None, bad
+    # and they land as the Native path writes them (JSON would have made them NULL or 0)
+    store.insert_rows(ch, "contacts", [_contact("c-inf", 1, handle_s=float("inf"), response_times_s=[float("nan"), 2.0])])
+    [row] = store.query_rows(ch, "SELECT isInfinite(handle_s) AS inf, isNaN(response_times_s[1]) AS nan, "
+                                 "response_times_s[2] AS second FROM contacts")
+    assert row == {"inf": 1, "nan": 1, "second": 2.0}
 
 
 def test_low_cardinality_columns_go_plain_to_chdb_only():
