@@ -93,17 +93,18 @@ def bench_pipeline_throughput(bootstrap: str, events: list[dict], partitions: in
         span = last["t"] - first["t"]
         processed = stats["ids"] - last["n"]  # the last batch's own work is not inside the span
         eps = round(processed / span) if span > 0 else None
+        cpu_us = round((cpu1.processes["worker"] - cpu0.processes["worker"]) / n * 1e6, 1)
+        main_us = round((cpu1.threads["worker:main"] - cpu0.threads["worker:main"]) / n * 1e6, 1)
         return {
             "events": n, "seconds": round(span, 3), "events_per_s": eps,
             "landed_rows": stats["rows"], "landed_distinct_ids": stats["ids"], "batches": len(batches),
             "mean_batch": round(stats["rows"] / len(batches)),
             "wall_seconds_to_lag_0": round(done - first["t"], 3), "worker_rss_mb_after": rss.get("rss_mb"),
             "worker_peak_rss_mb": rss.get("peak_rss_mb"),
-            "worker_cpu_us_per_event": round((cpu1.processes["worker"] - cpu0.processes["worker"]) / n * 1e6, 1),
-            "worker_main_thread_cpu_us_per_event": round(
-                (cpu1.threads["worker:main"] - cpu0.threads["worker:main"]) / n * 1e6, 1),
+            "worker_cpu_us_per_event": cpu_us, "worker_main_thread_cpu_us_per_event": main_us,
             "notes": f"tablero up (1 worker, chDB); rate from ingested_at of first/last batch; "
-                     f"{stats['ids']:,} distinct events landed"
+                     f"{stats['ids']:,} distinct events landed; worker CPU {cpu_us} µs per event "
+                     f"({main_us} on its event loop's thread)"
                      + ("" if span > 0 else "; every event landed at once (one landing of up to "
                         "TABLERO_BATCH_MAX): too few events to time, use --n 100000 or more"),
         }

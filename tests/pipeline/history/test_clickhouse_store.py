@@ -143,6 +143,11 @@ def test_epoch_ticks_equal_the_datetime_path(values, digits):
     assert store._native_datetimes(values, digits) == want
 
 
+def test_times_before_1970_are_not_nulls():
+    assert store._native_datetimes([-0.001, None, 0.0], 3) == [-1, None, 0]
+    assert store._json_datetimes([-0.001, None], 3) == [-0.001, None]
+
+
 def test_epoch_ticks_leave_other_columns_to_the_general_path():
     aware = datetime(2024, 5, 1, 9, 30, tzinfo=timezone.utc)
     assert store._epoch_ticks([1.5, aware], 3) is None
