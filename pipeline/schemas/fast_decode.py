@@ -29,7 +29,7 @@ Pure: no I/O.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from types import NoneType, UnionType
 from typing import Annotated, Any, Callable, Literal, Union, get_args, get_origin
 
@@ -44,8 +44,11 @@ from pipeline.schemas.event import Event
 from pipeline.schemas.fields import END_TIME, MIN_TIME, _EventTime
 from pipeline.schemas.registry import REGISTRY
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-_SECOND = timedelta(seconds=1)
+# The contract's bounds as epoch seconds: exact floats (whole seconds), and for an aware datetime
+# t.timestamp() is (t - epoch) / 1 s, the same correctly rounded division of microseconds, so
+# comparing the float is comparing the instant (tests/pipeline/schemas/test_fast_decode.py)
+_MIN_EPOCH = MIN_TIME.timestamp()
+_END_EPOCH = END_TIME.timestamp()
 _asdict = msgspec.structs.asdict
 # the common RFC 3339 shape (uppercase T/Z, at most microseconds): exactly what fromisoformat and
 # pydantic read the same way; any other legal form goes to pydantic
@@ -227,9 +230,10 @@ def _epoch(value: str) -> float:
         t = datetime.fromisoformat(value)
     except ValueError as exc:  # Feb 30, hour 24, leap second, offset past 23:59: pydantic says why
         raise _Decline from exc
-    if not MIN_TIME <= t < END_TIME:
+    epoch = t.timestamp()  # aware (the pattern requires an offset): no local time involved
+    if not _MIN_EPOCH <= epoch < _END_EPOCH:
         raise _Decline
-    return (t - _EPOCH) / _SECOND
+    return epoch
 
 
 def _envelope(event_type: str, model: type[BaseModel]) -> tuple[type, Callable]:

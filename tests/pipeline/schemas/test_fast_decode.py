@@ -3,6 +3,7 @@ exactly the Event the pydantic models build, never an Event for what they reject
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta, timezone
 from typing import Annotated
 
 import orjson
@@ -14,6 +15,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict
 from pipeline.schemas import fast_decode
 from pipeline.schemas.event import Event
 from pipeline.schemas.examples import EXAMPLE_TYPES, example
+from pipeline.schemas.fields import END_TIME, MIN_TIME
 from pipeline.schemas.validation import Rejection, validate, validate_with_models
 from tests.pipeline.schemas.strategies import json_values, mutated_events
 
@@ -201,3 +203,20 @@ def test_times_agree_with_the_models(when, in_data):
     """Times near the RFC 3339 shape (any digits, so impossible dates and offsets too)."""
     raw = _with("contact.snoozed", data__until=when) if in_data else _with("contact.created", time=when)
     check(raw)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.integers(min_value=-86_400 * 10**6, max_value=(4_133_980_800 + 86_400) * 10**6),
+       st.integers(min_value=-23 * 60 - 59, max_value=23 * 60 + 59), st.sampled_from(["seconds", "milliseconds", "microseconds"]))
+def test_epoch_is_the_exact_division_and_the_bounds_are_instants(micros, offset_min, spec):
+    """_epoch reads t.timestamp() and compares it with the bounds as floats: the same value as
+    (t - epoch) / 1 s, and the same decisions as comparing the datetimes, at any offset."""
+    epoch = datetime(1970, 1, 1, tzinfo=timezone.utc)
+    t = (epoch + timedelta(microseconds=micros)).astimezone(timezone(timedelta(minutes=offset_min)))
+    text = t.isoformat(timespec=spec)
+    t = datetime.fromisoformat(text)  # what the text says, after timespec's truncation
+    if MIN_TIME <= t < END_TIME:
+        assert fast_decode._epoch(text) == (t - epoch) / timedelta(seconds=1)
+    else:
+        with pytest.raises(fast_decode._Decline):
+            fast_decode._epoch(text)
