@@ -27,6 +27,10 @@ Benchmarks (results in bench/results.json and bench/results.md, all from one run
   7 alerts    - alert fire latency: a rule's condition has held for for_s -> the webhook is on a real
                 HTTP receiver (and the resolve), through `tablero up`; bench/alerts_bench.py.
 
+Parts 1, 2 and 3 run --rounds times (3; quick 1), interleaved (ceiling, peer, pipeline, then again):
+each reports its median round, the ratios are the median of the rounds' own ratios (a pipeline
+and a peer run seconds apart see the same host), and every round's figures are kept.
+
 --quick runs every part small (about 2 minutes). bench/profile_worker.py profiles the batch path
 without Kafka (pyinstrument).
 """
@@ -276,6 +280,48 @@ HOOKS = [
 ]
 
 
+def _median_round(runs: list[dict]) -> dict | None:
+    """The round with the median events/s (the lower middle of an even count), or the error."""
+    ok = sorted((r for r in runs if r.get("events_per_s")), key=lambda r: r["events_per_s"])
+    if not ok:
+        return runs[-1] if runs else None
+    return ok[(len(ok) - 1) // 2]
+
+
+def _median(values: list[float]) -> float:
+    values = sorted(values)
+    mid = len(values) // 2
+    return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
+
+
+def combine_rounds(rounds: dict[str, list[dict]]) -> dict[str, dict]:
+    """Parts 1-3 over interleaved rounds: each part's median round, every round's events/s, and the
+    pipeline's ratios as the median of each round's own ratio (the runs of one round are seconds
+    apart, so they share the host's load)."""
+    out: dict[str, dict] = {}
+    for key, runs in rounds.items():
+        chosen = _median_round(runs)
+        if chosen is None:
+            continue
+        out[key] = dict(chosen)
+        if len(runs) > 1:
+            out[key]["rounds_events_per_s"] = [r.get("events_per_s") for r in runs]
+            if chosen.get("events_per_s"):
+                out[key]["notes"] = (chosen.get("notes", "") + f"; the median of {len(runs)} interleaved rounds: "
+                                     + ", ".join(f"{r['events_per_s']:,}" if r.get("events_per_s") else "error"
+                                                 for r in runs) + " events/s")
+    pipe = out.get("pipeline")
+    if pipe and pipe.get("events_per_s"):
+        for other in ("ceiling", "peer"):
+            pairs = [(p["events_per_s"], o["events_per_s"]) for p, o in zip(rounds["pipeline"], rounds[other])
+                     if p.get("events_per_s") and o.get("events_per_s")]
+            if pairs:
+                ratios = [round(a / b, 3) for a, b in pairs]
+                pipe[f"ratio_to_{other}"] = round(_median(ratios), 3)
+                pipe[f"ratio_to_{other}_rounds"] = ratios
+    return out
+
+
 # -- output ------------------------------------------------------------------------------------------------
 
 GOALS = [
@@ -309,8 +355,8 @@ def summary(res: dict[str, Any]) -> list[tuple[str, str, str]]:
                                               f"{w['events_per_s']:,}/s)" if "p50_ms" in w else "")
     return [
         (GOALS[0][0], GOALS[0][1], fmt(pipe) + (f" (peer {peer:,}, ceiling {ceil:,})" if peer and ceil else "")),
-        (GOALS[1][0], GOALS[1][1], f"{pipe / ceil:.2f}" if pipe and ceil else "n/a"),
-        (GOALS[2][0], GOALS[2][1], f"{pipe / peer:.2f}" if pipe and peer else "n/a"),
+        (GOALS[1][0], GOALS[1][1], _ratio(r.get("pipeline") or {}, "ceiling")),
+        (GOALS[2][0], GOALS[2][1], _ratio(r.get("pipeline") or {}, "peer")),
         (GOALS[3][0], GOALS[3][1], lat(ws)),
         (GOALS[4][0], GOALS[4][1], lat(ws10)),
         (GOALS[5][0], GOALS[5][1], fmt(worst_p95, " ms") + (" (worst of " + ", ".join(rep) + ")" if rep else "")),
@@ -321,12 +367,23 @@ def summary(res: dict[str, Any]) -> list[tuple[str, str, str]]:
     ]
 
 
+def _ratio(pipe: dict, other: str) -> str:
+    ratio = pipe.get(f"ratio_to_{other}")
+    if ratio is None:
+        return "n/a"
+    rounds = pipe.get(f"ratio_to_{other}_rounds") or []
+    return f"{ratio:.2f}" + (f" (median of the rounds: {', '.join(f'{x:.2f}' for x in rounds)})"
+                             if len(rounds) > 1 else "")
+
+
 def to_markdown(res: dict[str, Any]) -> str:
     lines = [
         "# Tablero benchmarks", "",
         f"Generated {res['generated_at']} on {res['machine']}; broker {res['bootstrap']}; "
         f"{res['n']:,} simulated events, {res['partitions']} partitions"
-        f"{' (quick)' if res['quick'] else ''}. All numbers from this one run. "
+        f"{' (quick)' if res['quick'] else ''}. All numbers from this one run"
+        + (f"; parts 1-3 in {res['rounds']} interleaved rounds (their median round; ratios: the median of "
+           "each round's own ratio)" if res.get("rounds", 1) > 1 else "") + ". "
         "Method: bench/run.py, bench/pipeline_bench.py, bench/reports_bench.py.", "",
         "## Goals", "",
         "| goal | target | measured |",
@@ -370,12 +427,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--only", default="", help="Comma-separated parts to run among 2,3,4,5,6,7 (1 always runs).")
     p.add_argument("--out-dir", type=Path, default=HERE, help="Where results.json/results.md go.")
     p.add_argument("--keep-topics", action="store_true", help="Do not delete the bench topics.")
+    p.add_argument("--rounds", type=int, default=None,
+                   help="Interleaved rounds of parts 1-3 (default 3; quick 1): medians and per-round ratios.")
     args = p.parse_args(argv)
     n = args.n or (20_000 if args.quick else 200_000)
     if n < 1:
         p.error("--n must be >= 1")
     if args.partitions < 1:
         p.error("--partitions must be >= 1")
+    if args.rounds is None:
+        args.rounds = 1 if args.quick else 3
+    if args.rounds < 1:
+        p.error("--rounds must be >= 1")
     only = set(filter(None, args.only.split(",")))
     log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
 
@@ -412,20 +475,32 @@ def _run(args, n: int, only: set[str], bootstrap: str, log) -> int:
         results["produce"] = {"num": "0", "title": "pre-produce (aiokafka, acks=all)", "events": n,
                               "seconds": round(secs, 3), "events_per_s": round(n / secs),
                               "notes": "setup for the consumers below"}
-        log("1 ceiling ...")
-        r = asyncio.run(bench_ceiling(bootstrap, n, topic, args.partitions))
-        results["ceiling"] = {"num": "1", "title": "ceiling: bare aiokafka + orjson", **r}
-        if not only or "3" in only:
-            log("3 peer (Quix Streams) ...")
-            try:
-                r = bench_peer_quix(bootstrap, n, topic, events, group=f"{run_id}-quix")
-                results["peer"] = {"num": "3", "title": "peer: Quix Streams live per-queue counts", **r}
-            except Exception as exc:  # noqa: BLE001
-                results["peer"] = {"num": "3", "title": "peer: Quix Streams", "status": "error",
-                                   "error": f"{type(exc).__name__}: {exc}"}
         ctx = Ctx(bootstrap, events, args.partitions, args.quick, log)
+        rounds: dict[str, list[dict]] = {"ceiling": [], "peer": [], "pipeline": []}
+        for i in range(args.rounds):
+            tag = f" (round {i + 1} of {args.rounds})" if args.rounds > 1 else ""
+            log(f"1 ceiling{tag} ...")
+            r = asyncio.run(bench_ceiling(bootstrap, n, topic, args.partitions))
+            rounds["ceiling"].append({"num": "1", "title": "ceiling: bare aiokafka + orjson", **r})
+            if not only or "3" in only:
+                log(f"3 peer (Quix Streams){tag} ...")
+                try:
+                    r = bench_peer_quix(bootstrap, n, topic, events, group=f"{run_id}-quix-{i}")
+                    rounds["peer"].append({"num": "3", "title": "peer: Quix Streams live per-queue counts", **r})
+                except Exception as exc:  # noqa: BLE001
+                    rounds["peer"].append({"num": "3", "title": "peer: Quix Streams", "status": "error",
+                                           "error": f"{type(exc).__name__}: {exc}"})
+            if not only or "2" in only:
+                log(f"2 pipeline{tag} ...")
+                title = HOOKS[0][2]
+                try:
+                    rounds["pipeline"].append({"num": "2", "title": title, **bench_pipeline_throughput(ctx)})
+                except (Exception, asyncio.CancelledError) as exc:  # noqa: BLE001
+                    rounds["pipeline"].append({"num": "2", "title": title, "status": "error",
+                                               "error": f"{type(exc).__name__}: {exc}"})
+        results.update(combine_rounds(rounds))
         for num, key, title, hook in HOOKS:
-            if only and num not in only:
+            if key == "pipeline" or (only and num not in only):
                 continue
             log(f"{num} {title} ...")
             t = time.perf_counter()
@@ -444,15 +519,10 @@ def _run(args, n: int, only: set[str], bootstrap: str, log) -> int:
                 log(f"warning: could not delete the bench topics {run_id}*: {exc}")
             delete_stack_topics(bootstrap, log)
 
-    if "pipeline" in results and "ceiling" in results and results["pipeline"].get("events_per_s"):
-        pipe = results["pipeline"]["events_per_s"]
-        results["pipeline"]["ratio_to_ceiling"] = round(pipe / results["ceiling"]["events_per_s"], 3)
-        if (results.get("peer") or {}).get("events_per_s"):
-            results["pipeline"]["ratio_to_peer"] = round(pipe / results["peer"]["events_per_s"], 3)
     out = {
         "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "machine": f"{platform.node()} {platform.machine()} {os.cpu_count()} cpus, Python {platform.python_version()}",
-        "bootstrap": bootstrap, "n": n, "partitions": args.partitions, "quick": args.quick,
+        "bootstrap": bootstrap, "n": n, "partitions": args.partitions, "quick": args.quick, "rounds": args.rounds,
         "run_id": run_id, "results": results,
     }
     out["goals"] = [{"goal": g, "target": t, "measured": m} for g, t, m in summary(out)]
