@@ -396,7 +396,7 @@ def _all_finite(col: Sequence, arrays: bool) -> bool:
         a = np.array(col, dtype=np.float64)  # None -> nan, hence the count
     except (TypeError, ValueError):  # not numbers after all: orjson or ClickHouse will say
         return True
-    return not np.isinf(a).any() and int(np.isnan(a).sum()) == list(col).count(None)
+    return not np.isinf(a).any() and int(np.isnan(a).sum()) == col.count(None)
 
 
 def _native_columns(columns: Sequence[Sequence], kinds: Sequence[str]) -> list[Sequence]:
