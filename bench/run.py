@@ -269,8 +269,9 @@ def bench_memory_1m(ctx: Ctx) -> dict[str, Any]:
                recovery=False)
 
 
+PIPELINE_TITLE = "pipeline: Tablero worker (validation, state, landing)"
 HOOKS = [
-    ("2", "pipeline", "pipeline: Tablero worker (validation, state, landing)", bench_pipeline_throughput),
+    ("2", "pipeline", PIPELINE_TITLE, bench_pipeline_throughput),
     ("4", "ws_latency", "publish -> websocket latency at 2,000 events/s", bench_ws_latency),
     ("4", "ws_latency_10k", "publish -> websocket latency at 10,000 events/s", bench_ws_latency_10k),
     ("5", "reports", "report latencies (embedded ClickHouse)", bench_report_latency),
@@ -492,11 +493,10 @@ def _run(args, n: int, only: set[str], bootstrap: str, log) -> int:
                                            "error": f"{type(exc).__name__}: {exc}"})
             if not only or "2" in only:
                 log(f"2 pipeline{tag} ...")
-                title = HOOKS[0][2]
                 try:
-                    rounds["pipeline"].append({"num": "2", "title": title, **bench_pipeline_throughput(ctx)})
+                    rounds["pipeline"].append({"num": "2", "title": PIPELINE_TITLE, **bench_pipeline_throughput(ctx)})
                 except (Exception, asyncio.CancelledError) as exc:  # noqa: BLE001
-                    rounds["pipeline"].append({"num": "2", "title": title, "status": "error",
+                    rounds["pipeline"].append({"num": "2", "title": PIPELINE_TITLE, "status": "error",
                                                "error": f"{type(exc).__name__}: {exc}"})
         results.update(combine_rounds(rounds))
         for num, key, title, hook in HOOKS:

@@ -228,7 +228,7 @@ _DATETIME64 = re.compile(r"^(?:Nullable\()?DateTime64\(([0-6])\b")
 _EPOCH_KINDS = frozenset({float, int, type(None)})
 
 
-def _epoch_ticks(col: list, digits: int) -> tuple[np.ndarray, np.ndarray] | None:
+def _epoch_ticks(col: Sequence, digits: int) -> tuple[np.ndarray, np.ndarray] | None:
     """Epoch seconds (float/int, None for NULL) -> DateTime64(digits) ticks for the whole column
     at once (numpy), the very ticks the general path gives (datetime.fromtimestamp: microseconds
     rounded half to even; clickhouse-connect: floor to the column's precision), at a tenth of
@@ -252,7 +252,7 @@ def _with_nulls(values: list, null: np.ndarray) -> list:
     return values
 
 
-def _native_datetimes(col: list, digits: int | None) -> list:
+def _native_datetimes(col: Sequence, digits: int | None) -> list:
     """A DateTime column as clickhouse-connect's Native writer takes it: ticks, or datetimes."""
     converted = _epoch_ticks(col, digits) if digits is not None else None
     if converted is None:
@@ -261,7 +261,7 @@ def _native_datetimes(col: list, digits: int | None) -> list:
     return _with_nulls(ticks.tolist(), null)
 
 
-def _json_datetimes(col: list, digits: int | None) -> list | None:
+def _json_datetimes(col: Sequence, digits: int | None) -> list | None:
     """A DateTime64 column for JSONCompactColumns: the same ticks as seconds. A tick count over
     10**digits with digits <= 3 is a decimal of at most 15 significant digits, so the float's
     shortest form (what orjson writes) is that decimal and ClickHouse reads the tick back
@@ -375,7 +375,7 @@ def _json_columns(columns: Sequence[Sequence], kinds: Sequence[str]) -> bytes | 
     columns = list(columns)
     for i, kind in enumerate(kinds):
         if "DateTime" in kind:
-            col = _json_datetimes(list(columns[i]), _datetime_digits(kind))
+            col = _json_datetimes(columns[i], _datetime_digits(kind))
             if col is None:
                 return None
             columns[i] = col
@@ -403,7 +403,7 @@ def _native_columns(columns: Sequence[Sequence], kinds: Sequence[str]) -> list[S
     columns = list(columns)
     for i, kind in enumerate(kinds):
         if "DateTime" in kind:
-            columns[i] = _native_datetimes(list(columns[i]), _datetime_digits(kind))
+            columns[i] = _native_datetimes(columns[i], _datetime_digits(kind))
     return columns
 
 
