@@ -64,6 +64,11 @@ class Settings(BaseSettings):
     land_interval_s: float = Field(1.0, gt=0, le=60, description="Most seconds processed events wait "
                                    "before their rows land in ClickHouse and their offsets commit "
                                    "(sooner at batch_max events): few, large inserts.")
+    gil_switch_s: float = Field(0.001, ge=0.0001, le=0.1, description="The worker process's GIL switch "
+                                "interval: how long a thread waiting for the GIL (the ClickHouse landing) "
+                                "waits before the event loop's thread must let go (Python's default: "
+                                "0.005). Shorter lets a landing overlap the next fetch: "
+                                "pipeline/agents/gil.py.")
     max_event_bytes: int = Field(65536, ge=1024, description="Largest accepted event, bytes.")
     max_body_bytes: int = Field(16 * 1024 * 1024, ge=1024, description="Largest HTTP ingest body, bytes.")
     max_events_per_request: int = Field(10000, ge=1)

@@ -44,6 +44,7 @@ from pipeline.app import app, settings
 from pipeline.kafka.admin import CONSUMER_GROUP, EVENTS_TOPIC, STATE_TOPIC
 from pipeline.kafka.security import client_kwargs
 from pipeline.kafka.state_restore import read_state
+from pipeline.agents.gil import shorten_switch_interval
 from pipeline.agents.heap import settle_heap
 from pipeline.agents.runtime import runtime
 
@@ -102,6 +103,7 @@ class EventStream(Service):
         log_throttle.install()  # Faust has set up logging by now; a broker away must not flood it
         log_throttle.skip_unshown_records()
         settle_heap(startup=True)
+        shorten_switch_interval(settings.gil_switch_s)
         self.consumer = AIOKafkaConsumer(
             bootstrap_servers=settings.kafka_bootstrap,
             group_id=CONSUMER_GROUP,
