@@ -5,10 +5,11 @@ aiokafka parsing the next fetch), and the warehouse thread lands rows in ClickHo
 chDB releases the GIL while it parses and writes, but the landing thread needs it back after
 every engine call, file write and numpy operation, and CPython makes a waiting thread wait a
 whole switch interval (5 ms by default) before the holder must let go. A landing makes dozens of
-hand-offs, so on the pipeline bench it took two to three times as long as alone, and the batch
-loop, which waits for it, waited as long. With TABLERO_GIL_SWITCH_S (1 ms) each hand-off costs a
-fifth of that; the loop's thread answers a switch request more often, which costs nothing
-measurable there. Figures in bench/results.md (round thirteen).
+hand-offs: next to a busy event loop thread, the pipeline bench's 200,000 events landed in 3.15 s
+instead of 1.09 s alone (`python -m bench.landing_gil`), and the batch loop, which waits for a
+landing, waited that long. With TABLERO_GIL_SWITCH_S at 1 ms: 1.89 s (0.2 ms: 1.56 s, but the
+busy thread loses more to the switching). On the whole pipeline bench, in one run of interleaved
+rounds: 0.71 -> 0.88 of the peer's throughput (bench/results.md, round thirteen).
 """
 from __future__ import annotations
 
