@@ -173,11 +173,15 @@ class EventStream(Service):
             t0 = time.perf_counter()
             # aiokafka's records have the key, value, partition and offset the batch step reads
             records = [m for messages in batches.values() for m in messages]
+            events = None
             if self.landing is not None and self.landing_events + len(records) > settings.batch_max:
                 # a burst (a backlog, a restart): one batch's rows in memory at a time, as large
-                # batches gain little from overlapping and leave the heap fragmented
+                # batches gain little from overlapping and leave the heap fragmented. Validation
+                # reads no state, so it runs first, while the landing's insert runs on the
+                # warehouse thread, instead of after it
+                events = rt.validate_ahead(records)
                 await self._finish_landing()
-            await rt.handle_batch(records)
+            await rt.handle_batch(records, events)
             for tp, messages in batches.items():
                 self.uncommitted[tp] = messages[-1].offset + 1
             if rt.landing_due():
@@ -196,6 +200,7 @@ class EventStream(Service):
             await self._finish_landing()  # back-pressure: ClickHouse is slower than Kafka
         self.landing_events = rt.pending_events
         self.landing = asyncio.create_task(self._land_and_commit(*self._hand_over()))
+        await asyncio.sleep(0)  # it starts now: its insert runs on the warehouse thread meanwhile
 
     async def _finish_landing(self) -> None:
         task, self.landing = self.landing, None

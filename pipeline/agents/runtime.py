@@ -101,10 +101,14 @@ class WorkerRuntime:
         settle_heap()
 
     # -- the batch path -----------------------------------------------------------------------
-    async def handle_batch(self, records: list[Record]) -> None:
+    def validate_ahead(self, records: list[Record]) -> list:
+        """The batch's records validated before it is applied (see EventStream._one_batch)."""
+        return self.state.validated(records)
+
+    async def handle_batch(self, records: list[Record], events: list | None = None) -> None:
         if not self._version_recorded and time.monotonic() >= self._version_next_try:
             await self._record_version()  # issue 14: the definition version this worker lands with
-        out = self.state.process(records, time.time())
+        out = self.state.process(records, time.time(), events)
         await self.emit(out)
         observability.observe_batch(len(records), out.applied, out.duplicates)
         self.counters.batches += 1

@@ -27,6 +27,8 @@ from __future__ import annotations
 import heapq
 import time
 from dataclasses import dataclass, field
+from functools import partial
+from operator import attrgetter
 from typing import Iterator
 
 import orjson
@@ -183,7 +185,16 @@ class WorkerState:
             ps.parked_raw = {k: (v[0], v[1]) for k, v in obj["raw"].items()}
 
     # -- the batch step ---------------------------------------------------------------------------
-    def process(self, records: list[Record], now: float) -> BatchOutput:
+    def validated(self, records: list[Record]) -> list[Event | Rejection]:
+        """validate() of each record's value, for a caller that validates a batch ahead of
+        `process` (pure: reads no state)."""
+        max_bytes = self.max_event_bytes
+        return [validate(r.value, max_bytes=max_bytes) for r in records]
+
+    def process(self, records: list[Record], now: float,
+                events: list[Event | Rejection] | None = None) -> BatchOutput:
+        """Apply a batch. `events`: the records already validated (`validated`), else each is
+        validated here as it comes."""
         out = BatchOutput()
         touched: dict[int, set[str]] = {}
         moved: dict[int, dict[str, tuple | None]] = {}  # contact id -> its live footprint before the batch
@@ -195,7 +206,9 @@ class WorkerState:
         part = -1
         c_seen: set[int] = set()  # partitions with a valid contact / agent event
         a_seen: set[int] = set()
-        for r in records:
+        if events is None:
+            events = map(partial(validate, max_bytes=max_bytes), map(attrgetter("value"), records))
+        for r, ev in zip(records, events):
             if r.partition != part:  # records come in runs of one partition (a fetch per partition)
                 part = r.partition
                 span = spans.get(part)
@@ -216,7 +229,6 @@ class WorkerState:
                 span[0] = o
             elif o > span[1]:
                 span[1] = o
-            ev = validate(r.value, max_bytes=max_bytes)
             if type(ev) is Rejection:
                 out.dead_letters.append(DeadLetter(r.value, r.key, ev.code, ev.reason, ev.field, r.partition, r.offset))
                 continue

@@ -267,3 +267,16 @@ def test_a_round_checks_a_bounded_number_of_contacts(monkeypatch):
     later = T0 + 3 * 86400
     left = [len(ws.partitions[0].contacts) for _ in range(4) if ws.housekeeping(later) or True]
     assert left == [3, 1, 0, 0]  # all due at once: two per round, the rest in the next rounds
+
+
+def test_a_batch_validated_ahead_gives_exactly_what_validating_as_it_goes_gives():
+    # the event stream validates a batch while the previous landing runs (agents/process.py)
+    bad = [b"\xff\xfe", ev("x", "contact.exploded", T0, "c9")]
+    batch = records([CALL[0], bad[0], CALL[1], bad[1], CALL[2], CALL[1]])
+    as_it_goes, ahead = state(), state()
+    one = as_it_goes.process(batch, T0 + 300)
+    two = ahead.process(batch, T0 + 300, ahead.validated(batch))
+    assert (one.applied, one.duplicates) == (two.applied, two.duplicates) == (3, 1)
+    assert [(d.code, d.offset) for d in one.dead_letters] == [(d.code, d.offset) for d in two.dead_letters]
+    assert list(one.rows.tables()) == list(two.rows.tables())
+    assert one.changelog == two.changelog and one.partitions == two.partitions
