@@ -15,7 +15,9 @@ committed. Small batches at moderate rates thus make few, large ClickHouse inser
 A landing runs in the background while the next batches are applied. At most one is in flight:
 when it still runs at the next due time, the rows wait for the one after; once the rows in flight
 and pending would pass TABLERO_BATCH_MAX events, the batch loop waits for it (back-pressure), so a
-burst of full batches lands one batch at a time, which keeps the heap small. Each landing owns the
+burst of full batches lands one batch at a time, which keeps the heap small. Meanwhile the next batch
+is validated (pure: it reads no state) while that landing's insert runs on the warehouse thread,
+and applied once the landing is done (bench step 2, interleaved rounds: about +9% events/s). Each landing owns the
 offsets, the dead letters and the state records of the batches whose rows it carries: it inserts
 the rows, then writes the dead letters and the state records (the latest value per key), flushes
 the producer and commits the offsets, so the committed offset never passes an event whose row or
@@ -200,7 +202,9 @@ class EventStream(Service):
             await self._finish_landing()  # back-pressure: ClickHouse is slower than Kafka
         self.landing_events = rt.pending_events
         self.landing = asyncio.create_task(self._land_and_commit(*self._hand_over()))
-        await asyncio.sleep(0)  # it starts now: its insert runs on the warehouse thread meanwhile
+        # it starts now, not at the loop's next wait: its insert runs on the warehouse thread
+        # while this thread parses the next fetch and validates the next batch
+        await asyncio.sleep(0)
 
     async def _finish_landing(self) -> None:
         task, self.landing = self.landing, None
