@@ -275,7 +275,9 @@ def test_a_batch_validated_ahead_gives_exactly_what_validating_as_it_goes_gives(
     batch = records([CALL[0], bad[0], CALL[1], bad[1], CALL[2], CALL[1]])
     as_it_goes, ahead = state(), state()
     one = as_it_goes.process(batch, T0 + 300)
-    two = ahead.process(batch, T0 + 300, ahead.validated(batch))
+    validated = ahead.validated(batch)
+    two = ahead.process(batch, T0 + 300, validated)
+    assert validated == []  # consumed: each event let go once applied
     assert (one.applied, one.duplicates) == (two.applied, two.duplicates) == (3, 1)
     assert [(d.code, d.offset) for d in one.dead_letters] == [(d.code, d.offset) for d in two.dead_letters]
     assert list(one.rows.tables()) == list(two.rows.tables())
