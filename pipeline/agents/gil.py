@@ -8,8 +8,9 @@ whole switch interval (5 ms by default) before the holder must let go. A landing
 hand-offs: next to a busy event loop thread, the pipeline bench's 200,000 events landed in 3.15 s
 instead of 1.09 s alone (`python -m bench.landing_gil`), and the batch loop, which waits for a
 landing, waited that long. With TABLERO_GIL_SWITCH_S at 1 ms: 1.89 s (0.2 ms: 1.56 s, but the
-busy thread loses more to the switching). On the whole pipeline bench, in one run of interleaved
-rounds: 0.71 -> 0.88 of the peer's throughput (bench/results.md, round thirteen).
+busy thread loses more to the switching). On the whole pipeline bench, where the loop's thread is
+busy during only part of a landing, the gain is inside the host's noise (bench/results.md, round
+thirteen); p99 at 10,000 events/s went from 119 to 58-82 ms in the full runs.
 """
 from __future__ import annotations
 

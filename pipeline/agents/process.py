@@ -17,7 +17,7 @@ when it still runs at the next due time, the rows wait for the one after; once t
 and pending would pass TABLERO_BATCH_MAX events, the batch loop waits for it (back-pressure), so a
 burst of full batches lands one batch at a time, which keeps the heap small. Meanwhile the next batch
 is validated (pure: it reads no state) while that landing's insert runs on the warehouse thread,
-and applied once the landing is done (bench step 2, interleaved rounds: about +9% events/s). Each landing owns the
+and applied once the landing is done (bench step 2 alone, four interleaved rounds: median +9% events/s). Each landing owns the
 offsets, the dead letters and the state records of the batches whose rows it carries: it inserts
 the rows, then writes the dead letters and the state records (the latest value per key), flushes
 the producer and commits the offsets, so the committed offset never passes an event whose row or
