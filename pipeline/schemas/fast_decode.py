@@ -8,7 +8,9 @@ path, which accepts or rejects and says why. So the fast path only has to be sou
 what pydantic rejects, never return a different Event -- not complete:
 
 * it declines (None) on anything a strict reading of the models cannot settle: extension
-  attributes (unknown top-level keys are forbidden here), types with more than one contract
+  attributes (unknown top-level keys are forbidden here), unknown keys inside `data` (msgspec
+  would skip their values unread, and pydantic's JSON reader rejects some of them: a number past
+  a double's range), types with more than one contract
   version, times outside the common RFC 3339 shape (lowercase t/z, more than microseconds), any
   decode error, and bytes msgspec would not check as pydantic does: non-UTF-8 anywhere (msgspec
   skips unknown keys unread), a backslash or a DEL byte anywhere;
@@ -204,7 +206,8 @@ def _struct_for(model: type[BaseModel]) -> type:
             fields.append((name, t, msgspec.field(default_factory=f.default_factory)))
         else:
             fields.append((name, t, f.default))
-    struct = msgspec.defstruct(f"Fast{model.__name__}", fields, frozen=True, kw_only=True)
+    struct = msgspec.defstruct(f"Fast{model.__name__}", fields, frozen=True, kw_only=True,
+                               forbid_unknown_fields=True)
     validators = _model_validators(model)
 
     def finish(s: Any) -> dict:

@@ -135,13 +135,17 @@ def test_the_fast_path_really_decides_the_common_shapes():
     for raw in (_with("contact.created", time="2024-05-01T09:30:00.123456Z"),
                 _with("contact.created", data__tags=["b", "a", "b"]),
                 _with("contact.transferred", data={"to_agent": "a-9"}),
-                _with("agent.state_changed", data__capacity=None),
-                _with("contact.created", data__unknown={"deep": [1, 2, {"x": None}]})):
+                _with("agent.state_changed", data__capacity=None)):
         assert check(raw) is not None, raw
 
 
 def test_declines_what_only_the_models_can_explain():
-    for raw in (_with("contact.created", ext="v"), _with("contact.created", time="2024-05-01t09:30:00z"),
+    # unknown keys in data: msgspec would skip their values unread, and the models' JSON reader
+    # rejects a number past a double's range there (found by the mutation property below)
+    overflow = _with("contact.resumed", data={}).replace(b'"data":{}', b'"data":{"n":3.9e+962}')
+    assert b"3.9e+962" in overflow and isinstance(validate_with_models(overflow), Rejection)
+    for raw in (_with("contact.created", data__unknown={"deep": [1, 2, {"x": None}]}), overflow,
+                _with("contact.created", ext="v"), _with("contact.created", time="2024-05-01t09:30:00z"),
                 _with("contact.transferred", data={}), _with("contact.created", id="c-1\n")):
         assert fast_decode.decode(raw) is None
         assert validate(raw, max_bytes=65536) == validate_with_models(raw)
