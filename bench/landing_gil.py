@@ -13,6 +13,7 @@ Wall times on a shared machine move with its load: compare the lines of one run.
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
 import tempfile
 import threading
@@ -50,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     # one chDB engine per process: every landing goes to the same tables, new dedup tokens each
     client = clickhouse_store.connect(f"chdb://{tempfile.mkdtemp(prefix='tablero-gil-')}/clickhouse")
     clickhouse_store.migrate(client, MIGRATIONS_DIR)
-    runs = iter(range(1_000_000))
+    runs = itertools.count()  # each pass lands under new dedup tokens
 
     def land_all() -> float:
         run = next(runs)
