@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from bench.run import simulated_events
     from pipeline.history import clickhouse_store
-    from pipeline.history.landing import insert_all
+    from pipeline.history.landing import insert_rows
     from pipeline.live.queue_settings import load_queue_settings
     from pipeline.history.warehouse import MIGRATIONS_DIR
     from pipeline.live.worker_state import Record, WorkerState
@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
                 orjson.dumps(state.partial(part, time.time()))
             t2 = clock()
             if client is not None:
-                insert_all(client, out.rows, set())
+                insert_rows(client, out.rows)
             t3 = clock()
             timings["process"] += t1 - t
             timings["partial"] += t2 - t1

@@ -30,6 +30,7 @@ from pipeline.schemas.dead_letters import DeadLetter
 __all__ = ["Record", "runtime"]
 log = logging.getLogger(__name__)
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
+_VALIDATE_SLICE = 2000  # events validated between two looks at the event loop (about 6 ms)
 
 
 @dataclass
@@ -101,9 +102,17 @@ class WorkerRuntime:
         settle_heap()
 
     # -- the batch path -----------------------------------------------------------------------
-    def validate_ahead(self, records: list[Record]) -> list:
-        """The batch's records validated before it is applied (see EventStream._one_batch)."""
-        return self.state.validated(records)
+    async def validate_ahead(self, records: list[Record]) -> list:
+        """The batch's records validated before it is applied (see EventStream._one_batch), a
+        slice at a time with the event loop let in between: the landing in flight writes its
+        state records and flushes as soon as its insert is done, instead of after the whole
+        batch's validation (bench step 2: that flush was 40-50 ms of each batch's wait)."""
+        validated = self.state.validated
+        out: list = []
+        for i in range(0, len(records), _VALIDATE_SLICE):
+            out += validated(records[i:i + _VALIDATE_SLICE])
+            await asyncio.sleep(0)
+        return out
 
     async def handle_batch(self, records: list[Record], events: list | None = None) -> None:
         if not self._version_recorded and time.monotonic() >= self._version_next_try:

@@ -27,6 +27,8 @@ class Warehouse:
         self._local = threading.local()
         self._shared = None
         self._migrated = False
+        # table -> column -> type, learned by the landing's inserts (pipeline/history/landing.py)
+        self.column_types: dict[str, dict[str, str]] = {}
 
     def client(self):
         if self.embedded:

@@ -180,7 +180,7 @@ def test_json_times_land_as_the_native_ticks(ch):
     times += [month() + (rng.randrange(0, 26 * 86_400 * 10**7) + 0.5) / 10**7 for _ in range(3000)]
     names = ["id", "type", "time", "subject", "source", "queue", "channel", "agent", "data"]
     rows = [(f"e-{i:05d}", "contact.created", t, "c", "s", "q", "voice", "", "{}") for i, t in enumerate(times)]
-    assert store._json_columns(list(zip(*rows)), [store._types(ch, "events")[n] for n in names]) is not None
+    assert store._json_columns(list(zip(*rows)), [store.column_types(ch, "events")[n] for n in names]) is not None
     store.insert_tuples(ch, "events", names, rows)
     got = store.query_rows(ch, "SELECT toUnixTimestamp64Milli(time) AS ms FROM events ORDER BY id")
     assert [r["ms"] for r in got] == store._native_datetimes(times, 3)
@@ -216,7 +216,7 @@ def test_low_cardinality_columns_go_plain_to_chdb_only():
 
 def test_low_cardinality_columns_land_from_plain_strings(ch):
     # the worker's landing: LowCardinality columns sent as String, converted by chDB on read
-    types = store._types(ch, "events")
+    types = store.column_types(ch, "events")
     assert types["queue"].startswith("LowCardinality") and store._sent_type(ch, types["queue"]) == "String"
     names = ["id", "type", "time", "subject", "source", "queue", "channel", "agent", "data",
              "kafka_partition", "kafka_offset"]

@@ -18,6 +18,7 @@ class FlakyWarehouse:
         self.failures = failures
         self.calls = 0
         self.resets = 0
+        self.column_types = {}
 
     async def call(self, fn, *args, **kwargs):
         self.calls += 1
