@@ -226,7 +226,44 @@ def _struct_for(model: type[BaseModel]) -> type:
     return struct
 
 
+# The usual shape, "YYYY-MM-DDTHH:MM:SS.mmmZ", without the regex and the datetime: its minute
+# looked up (validated once by the general path, then cached), seconds and milliseconds from
+# small tables of their exact digits. (minute_ms + ms) / 1000 and the general path's
+# microseconds / 10**6 are the same rational number, and both divisions round it correctly:
+# the same float. 0.25 instead of 0.7 us an event, a tenth of what decoding costs.
+_MINUTES: dict[str, int] = {}  # minute prefix -> its epoch milliseconds; whole minute in bounds
+_MINUTES_MAX = 20_000  # two weeks of minutes; emptied when full
+_SECONDS = {f"{i:02d}": i * 1000 for i in range(60)}
+_MILLIS = {f"{i:03d}": i for i in range(1000)}
+
+
 def _epoch(value: str) -> float:
+    if len(value) == 24 and value[23] == "Z" and value[19] == "." and value[16] == ":":
+        minute = _MINUTES.get(value[:16])
+        if minute is not None:
+            sec = _SECONDS.get(value[17:19])
+            ms = _MILLIS.get(value[20:23])
+            if sec is not None and ms is not None:
+                return (minute + sec + ms) / 1000
+        elif _FAST_TIME(value) is not None:
+            _learn_minute(value[:16])
+    return _general_epoch(value)
+
+
+def _learn_minute(prefix: str) -> None:
+    """Cache a minute ("YYYY-MM-DDTHH:MM", the shape checked) when it is a real one and every
+    instant in it is inside the contract's bounds."""
+    try:
+        start = datetime.fromisoformat(prefix + ":00+00:00").timestamp()
+    except ValueError:
+        return  # Feb 30, hour 24: the general path declines it
+    if _MIN_EPOCH <= start and start + 60 <= _END_EPOCH:
+        if len(_MINUTES) >= _MINUTES_MAX:
+            _MINUTES.clear()
+        _MINUTES[prefix] = int(start) * 1000
+
+
+def _general_epoch(value: str) -> float:
     if _FAST_TIME(value) is None:
         raise _Decline
     try:

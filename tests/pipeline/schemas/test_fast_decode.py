@@ -224,3 +224,33 @@ def test_epoch_is_the_exact_division_and_the_bounds_are_instants(micros, offset_
     else:
         with pytest.raises(fast_decode._Decline):
             fast_decode._epoch(text)
+
+
+def _epoch_or_decline(fn, text):
+    try:
+        return fn(text)
+    except fast_decode._Decline:
+        return "declined"
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.integers(min_value=-86_400 * 1000, max_value=(4_133_980_800 + 86_400) * 1000))
+def test_the_cached_minutes_give_the_general_paths_floats(millis):
+    """The common "...SS.mmmZ" shape (a cached minute plus table lookups) gives exactly the float
+    of the general path, first sight and cached, at and beyond the contract's bounds."""
+    epoch = datetime(1970, 1, 1, tzinfo=timezone.utc)
+    text = (epoch + timedelta(milliseconds=millis)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    expected = _epoch_or_decline(fast_decode._general_epoch, text)
+    assert _epoch_or_decline(fast_decode._epoch, text) == expected  # learns the minute
+    assert _epoch_or_decline(fast_decode._epoch, text) == expected  # from the cache
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.from_regex(r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}[:.][0-9]{2}[.:][0-9]{3}[Zz]\Z"),
+       st.sampled_from(["2026-12-04T10:15:", "2026-02-28T23:59:", "9999-12-31T23:59:"]))
+def test_the_cached_minutes_decline_what_the_general_path_declines(text, seen_minute):
+    """Any digits in the 24-character shape (seconds 60-99, impossible dates, wrong separators),
+    with its minute seen before or not."""
+    _epoch_or_decline(fast_decode._epoch, seen_minute + "00.000Z")  # cached when it is in bounds
+    for candidate in (text, seen_minute[:16] + text[16:]):
+        assert _epoch_or_decline(fast_decode._epoch, candidate) == _epoch_or_decline(fast_decode._general_epoch, candidate)
