@@ -73,9 +73,16 @@ async def land(warehouse, rows: Rows, *, max_backoff_s: float = 30.0, stop=None)
     """Insert until it succeeds; returns the number of failed attempts (0 = first try)."""
     if not rows:
         return 0
+    return await land_encoded(warehouse, encode(rows, warehouse.column_types), rows.dedup_token,
+                              max_backoff_s=max_backoff_s, stop=stop)
+
+
+async def land_encoded(warehouse, inserts: list[TableInsert], dedup_token: str, *,
+                       max_backoff_s: float = 30.0, stop=None) -> int:
+    """`land` of rows already encoded (`encode` with warehouse.column_types)."""
+    if not inserts:
+        return 0
     types = warehouse.column_types
-    inserts = encode(rows, types)
-    dedup_token = rows.dedup_token
     done: set[str] = set()
     failures = 0
     t0 = time.perf_counter()

@@ -23,3 +23,26 @@ def test_settle_heap_freezes_what_is_alive_and_trimming_runs():
     finally:
         gc.unfreeze()
         gc.set_threshold(*threshold)
+
+
+def test_the_collector_is_paused_for_a_step_and_back_after_it_even_when_it_fails():
+    import gc
+
+    import pytest
+
+    from pipeline.agents.heap import collector_paused
+
+    assert gc.isenabled()
+    with collector_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), collector_paused():
+        raise RuntimeError("a bug in the batch step")
+    assert gc.isenabled()
+    gc.disable()  # an operator's (or a test's) choice is kept
+    try:
+        with collector_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
