@@ -4,6 +4,8 @@ from __future__ import annotations
 import asyncio
 import gc
 
+import pytest
+
 from pipeline.agents import heap
 
 
@@ -26,22 +28,16 @@ def test_settle_heap_freezes_what_is_alive_and_trimming_runs():
 
 
 def test_the_collector_is_paused_for_a_step_and_back_after_it_even_when_it_fails():
-    import gc
-
-    import pytest
-
-    from pipeline.agents.heap import collector_paused
-
     assert gc.isenabled()
-    with collector_paused():
+    with heap.collector_paused():
         assert not gc.isenabled()
     assert gc.isenabled()
-    with pytest.raises(RuntimeError), collector_paused():
+    with pytest.raises(RuntimeError), heap.collector_paused():
         raise RuntimeError("a bug in the batch step")
     assert gc.isenabled()
     gc.disable()  # an operator's (or a test's) choice is kept
     try:
-        with collector_paused():
+        with heap.collector_paused():
             pass
         assert not gc.isenabled()
     finally:
