@@ -343,10 +343,12 @@ def json_body(names: Sequence[str], rows: list[tuple], types: dict[str, str]) ->
 
 def insert_json(client: Any, table: str, names: Sequence[str], body: bytes,
                 dedup_token: str | None = None) -> None:
-    """Insert a json_body document."""
+    """Insert a json_body document. A JSON object (or array) given for a String column is stored
+    as its text, exactly as the document writes it (orjson: compact, keys in the dict's order)."""
+    settings = {**insert_settings(client, dedup_token), "input_format_json_read_objects_as_strings": 1,
+                "input_format_json_read_arrays_as_strings": 1}
     try:
-        client.raw_insert(table, list(names), insert_block=body, fmt="JSONCompactColumns",
-                          settings=insert_settings(client, dedup_token))
+        client.raw_insert(table, list(names), insert_block=body, fmt="JSONCompactColumns", settings=settings)
     except OperationalError as exc:
         raise _unavailable(client, exc) from exc
 
@@ -426,7 +428,17 @@ def _native_columns(columns: Sequence[Sequence], kinds: Sequence[str]) -> list[S
     for i, kind in enumerate(kinds):
         if "DateTime" in kind:
             columns[i] = _native_datetimes(columns[i], _datetime_digits(kind))
+        elif _without_low_cardinality(kind) in _TEXT_KINDS:
+            columns[i] = [_json_text(v) if isinstance(v, (dict, list)) else v for v in columns[i]]
     return columns
+
+
+_TEXT_KINDS = frozenset({"String", "Nullable(String)"})
+
+
+def _json_text(value: dict | list) -> str:
+    """A JSON value given for a String column, as the JSON path stores it (see insert_json)."""
+    return orjson.dumps(value).decode()
 
 
 # ------------------------------------------------------------------------------------------ query

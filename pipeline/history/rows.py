@@ -7,7 +7,8 @@ A row is a tuple in its table's column order (EVENT_COLUMNS, CONTACT_COLUMNS,
 AGENT_STATE_COLUMNS), not a dict: the rows of up to TABLERO_BATCH_MAX events wait in memory for
 their landing, and a 41-column contact row is 0.4 KB as a tuple against 2.3 KB as a dict. The
 landing turns them into columns in one transposition (`zip(*rows)`). `dicts()` gives them by
-name (tests, tools)."""
+name (tests, tools). An event row's `data` is the event's data dict: ClickHouse stores it as
+its JSON text (clickhouse_store.insert_json), so the batch step does not serialize it."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field

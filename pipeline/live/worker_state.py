@@ -137,7 +137,7 @@ def _event_row(ev: Event, state: ContactState | None, partition: int, offset: in
         (state.queue if state else "") or data.get("queue", "") or "",                  # queue
         (state.channel if state else "") or data.get("channel", "") or "",              # channel
         data.get("agent", "") or data.get("to_agent", "") or "",                        # agent
-        orjson.dumps(data).decode(), partition, offset, now,
+        data, partition, offset, now,  # data: stored as its JSON text (clickhouse_store.insert_json)
     )
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 import shutil
 from datetime import datetime, timezone
 
+import orjson
 import pytest
 from clickhouse_connect.datatypes.registry import get_from_name
 from hypothesis import given, settings
@@ -268,3 +269,24 @@ def test_chdb_connects_without_importing_pyarrow(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split() == ["1", "False", "True", "pyarrow"]
+
+
+def test_an_events_data_dict_is_stored_as_its_json_text_on_both_paths(ch):
+    """The worker hands an event's data dict (not its text) to the landing: both the JSON
+    document and the Native fallback store exactly orjson's text of it."""
+    datas = [{}, {"queue": "billing", "tags": ["vip", "é ✓"], "note": 'say "hi"\\n\ttab'},
+             {"until": 1_700_000_000.125, "capacity": {"voice": 1, "email": 3}, "nested": [{"a": None}, [1, 2.5]]},
+             {"text": "\u2028 line sep, \x01 control, </script>"}]
+    names = ["id", "type", "time", "subject", "source", "queue", "channel", "agent", "data"]
+    json_rows = [(f"j-{i}", "contact.created", 1_700_000_000.0, "c", "s", "q", "voice", "", d) for i, d in enumerate(datas)]
+    native_rows = [(f"n-{i}", "contact.created", datetime(2024, 1, 1, tzinfo=timezone.utc), "c", "s", "q", "voice", "", d)
+                   for i, d in enumerate(datas)]  # a datetime value: only the Native path carries it
+    kinds = [store.column_types(ch, "events")[n] for n in names]
+    assert store._json_columns(list(zip(*json_rows)), kinds) is not None
+    assert store._json_columns(list(zip(*native_rows)), kinds) is None
+    store.insert_tuples(ch, "events", names, json_rows)
+    store.insert_tuples(ch, "events", names, native_rows)
+    got = {r["id"]: r["data"] for r in store.query_rows(ch, "SELECT id, data FROM events")}
+    for i, d in enumerate(datas):
+        assert got[f"j-{i}"] == orjson.dumps(d).decode(), d
+        assert got[f"n-{i}"] == orjson.dumps(d).decode(), d
