@@ -14,7 +14,7 @@ import orjson
 from aiokafka.errors import KafkaError
 
 from pipeline import observability
-from pipeline.agents.heap import collector_paused, release_free_memory, settle_heap
+from pipeline.agents.heap import collect_young, collector_paused, release_free_memory, settle_heap
 from pipeline.app import app, settings
 from pipeline.kafka.admin import DLQ_TOPIC, EVENTS_TOPIC, STATE_TOPIC
 from pipeline.kafka.record_batches import send_batches
@@ -236,6 +236,7 @@ class WorkerRuntime:
             if self.pending_since is not None and not self.has_pending():
                 self.pending_since = None  # nothing waits to land
             self.contacts_in_memory = sum(len(ps.contacts) for ps in self.state.partitions.values())
+            collect_young()  # between batches: their transients are gone, the cycles of the last seconds go
         await release_free_memory()
         try:
             if self.landed_since_housekeeping:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import weakref
 
 import pytest
 
@@ -20,7 +21,7 @@ def test_settle_heap_freezes_what_is_alive_and_trimming_runs():
     threshold = gc.get_threshold()
     try:
         heap.settle_heap(startup=True)
-        assert gc.get_freeze_count() > 0 and gc.get_threshold() == (20_000, 50, 100)
+        assert gc.get_freeze_count() > 0 and gc.get_threshold() == (heap.YOUNG_THRESHOLD, 50, 100)
         asyncio.run(heap.release_free_memory())
     finally:
         gc.unfreeze()
@@ -42,3 +43,21 @@ def test_the_collector_is_paused_for_a_step_and_back_after_it_even_when_it_fails
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_collect_young_frees_a_cycle_the_high_threshold_would_leave():
+    threshold = gc.get_threshold()
+    try:
+        gc.set_threshold(heap.YOUNG_THRESHOLD, 50, 100)
+        gc.collect()
+
+        class Node:
+            pass
+        a, b = Node(), Node()
+        a.other, b.other = b, a  # a cycle: reference counts never free it
+        gone = weakref.ref(a)
+        del a, b
+        assert gone() is not None  # far below the threshold: no collection ran
+        assert heap.collect_young() >= 2 and gone() is None
+    finally:
+        gc.set_threshold(*threshold)
