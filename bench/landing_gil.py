@@ -1,10 +1,11 @@
 """How long a ClickHouse landing takes next to a busy event loop thread, per GIL switch interval.
 
-The worker lands rows on the warehouse thread while its event loop's thread runs Python (the next
-fetch, the next batch). This replays the pipeline bench's batches without Kafka: the rows of
---n simulated events are landed in chDB (20,000 events a landing) alone, then again while the
-main thread applies the same events to a fresh WorkerState (pure Python, GIL held), once per
-switch interval. The landing's wall time next to the busy thread is what the batch loop waits.
+The worker encodes a landing's rows on its event loop's thread, then inserts them on the warehouse
+thread while the loop's thread runs Python (the next fetch, the next batch). This replays the
+pipeline bench's batches without Kafka: the rows of --n simulated events are encoded (timed alone)
+and landed in chDB (20,000 events a landing) alone, then landed again while the main thread
+applies the same events to a fresh WorkerState (pure Python, GIL held), once per switch interval.
+The landing's wall time next to the busy thread is what the batch loop would wait for.
 
     python -m bench.landing_gil [--n 200000] [--switch 0.005 0.001 0.0002]
 

@@ -11,5 +11,5 @@ def test_lands_alone_and_next_to_a_busy_thread_per_interval():
                           "--switch", "0.005", "0.001"], cwd=ROOT, capture_output=True, text=True,
                          timeout=300, check=True).stdout
     assert "4,000 events, 4 landings of up to 1,000 events" in out
-    assert "alone: landing" in out
+    assert "alone: encoding" in out and "on the loop's thread, then landing" in out
     assert "switch interval 5 ms: landing" in out and "switch interval 1 ms: landing" in out
