@@ -87,12 +87,12 @@ async def release_free_memory() -> None:
 @contextmanager
 def collector_paused() -> Iterator[None]:
     """The cyclic garbage collector off for a batch's CPU-bound steps, on again after them. A
-    batch allocates millions of objects and keeps its events, rows and new contacts alive to its
-    end, so every young-generation collection during it walked up to 20,000 survivors and freed
-    nothing (the state makes no cycles; reference counts free the rest): a tenth of the batch
-    step's CPU (bench/profile_worker.py, 200,000 events: 2.40 -> 2.14 s). The one collection
-    after the batch walks its survivors once. Not held across waits for Kafka or ClickHouse,
-    where the API's requests run and may leave cycles."""
+    batch keeps its events, rows and new contacts alive to its end, so a collection during it
+    walks all of them and frees nothing (the state makes no cycles; reference counts free the
+    rest); one that falls due meanwhile runs after the batch, when its transients are gone
+    (bench/profile_worker.py, 200,000 events, at the former threshold of 20,000: 2.40 -> 2.14 s).
+    Not held across waits for Kafka or ClickHouse, where the API's requests run and may leave
+    cycles (validation ahead's short turns of the loop are not such waits)."""
     if not gc.isenabled():
         yield
         return
