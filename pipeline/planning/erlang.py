@@ -183,7 +183,11 @@ def _answered_within(q: np.ndarray, n: int, mu: float, theta: float, t: float) -
     up = (n * mu + m * theta) / lam_u
     stay = 1.0 - up - theta / lam_u
     lt = lam_u * t
-    if (lt + 12.0 * math.sqrt(lt) + 20.0) * size > _MAX_WORK:  # the Poisson(lt) steps the loop needs
+    # the Poisson(lt) steps that matter: P(N > steps) is below 1e-30, so the loop ends there even
+    # when the summed cdf, rounded, never gets within _TAIL of 1 (hypothesis found lt = 178.7 with a
+    # queue that barely drains looping to _MAX_STEPS over 278,440 positions: minutes of CPU)
+    steps = math.ceil(lt + 12.0 * math.sqrt(lt) + 20.0)
+    if steps * size > _MAX_WORK:
         raise ErlangError("target_answer_s", f"too long for this load in Erlang A ({size:,} queue positions "
                                              f"over ~{lt:,.0f} steps); use a shorter target, more agents or Erlang C")
     log_lt = math.log(lt)
@@ -191,7 +195,10 @@ def _answered_within(q: np.ndarray, n: int, mu: float, theta: float, t: float) -
     answered = 0.0
     cdf = 0.0                                   # P(N <= step - 1), N ~ Poisson(lt)
     log_pmf = -lt                               # log P(N = step - 1)
-    for step in range(1, _MAX_STEPS + 1):
+    if steps > _MAX_STEPS:
+        raise ErlangError("target_answer_s", "too long for this load in Erlang A (more than "
+                                             f"{_MAX_STEPS} steps); use a shorter target or Erlang C")
+    for step in range(1, steps + 1):
         cdf += math.exp(log_pmf)
         log_pmf += log_lt - math.log(step)
         tail_ge = min(max(1.0 - cdf, 0.0), 1.0)  # P(N >= step)
@@ -204,9 +211,6 @@ def _answered_within(q: np.ndarray, n: int, mu: float, theta: float, t: float) -
         p[:-1] += moved[1:]
         if p.sum() < _TAIL:
             break
-    else:
-        raise ErlangError("target_answer_s", "too long for this load in Erlang A (more than "
-                                             f"{_MAX_STEPS} steps); use a shorter target or Erlang C")
     return float(answered)
 
 
